@@ -1,0 +1,89 @@
+# memtide — build, run, test, bench.
+# `make run` and `make test` install what they miss (see `deps`), so a fresh
+# Debian 12 machine needs nothing done by hand.
+
+OUTPUT    := build
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+CC        ?= cc
+ARCH      := x86
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CONFIG    ?= config/memtide.yaml
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+             -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
+LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lpthread -lm
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
+
+# Debian packages the build, the tests and the benchmarks need.
+DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
+             libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev pkg-config make \
+             curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
+             libc-devtools util-linux python3
+
+.SECONDARY: $(BPF_OBJS) $(SKELS)
+.PHONY: all deps run test unit integration bench vmlinux clean format
+all: $(OUTPUT)/memtide
+
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets:
+	mkdir -p $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
+	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
+
+run: deps $(OUTPUT)/memtide
+	$(OUTPUT)/memtide --config $(CONFIG)
+
+unit: $(UNIT_BINS)
+test: deps all $(UNIT_BINS) $(TARGET_BINS)
+	tests/run.sh
+
+bench: deps all $(TARGET_BINS)
+	tests/bench/run.sh
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+format:
+	clang-format -i user/*.[ch] bpf/*.[ch] tests/unit/*.c tests/targets/*.c
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d)

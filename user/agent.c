@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "agent.h"
+#include "buf.h"
+#include "collector.h"
+#include "exposition.h"
+#include "http.h"
+#include "loader.h"
+#include "log.h"
+#include "snapshot.h"
+#include "textfile.h"
+
+#define DISCOVER_INTERVAL_MS 1000
+#define METRICS_MAX_BYTES (64u << 20)
+
+struct agent {
+	struct config *cfg;
+	bool once;
+	struct loader *loader;
+	struct collector *collector;
+	struct http *http;
+	bool reload_ok;
+	double reload_time, start_time;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static double unix_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int start_http(struct agent *a)
+{
+	const struct exporter_config *e = &a->cfg->exporter;
+	int err = http__start(e->listen_host, e->listen_port, &a->http);
+
+	if (!err)
+		log_info("serving metrics on http://%s%s%s:%u/metrics",
+			 strchr(e->listen_host, ':') ? "[" : "", e->listen_host,
+			 strchr(e->listen_host, ':') ? "]" : "", e->listen_port);
+	return err;
+}
+
+int agent__new(struct config *cfg, bool once, struct agent **out)
+{
+	struct agent *a = calloc(1, sizeof(*a));
+	int err;
+
+	if (!a)
+		return -ENOMEM;
+	a->cfg = cfg;
+	a->once = once;
+	a->reload_ok = true;
+	a->start_time = a->reload_time = unix_now();
+	err = loader__open(&a->loader);
+	if (err)
+		goto free_agent;
+	err = collector__new(a->loader, cfg, &a->collector);
+	if (err)
+		goto destroy_loader;
+	if (!once) {
+		err = start_http(a);
+		if (err)
+			goto free_collector;
+	}
+	*out = a;
+	return 0;
+
+free_collector:
+	collector__free(a->collector);
+destroy_loader:
+	loader__destroy(a->loader);
+free_agent:
+	free(a);
+	return err;
+}
+
+void agent__free(struct agent *a)
+{
+	if (!a)
+		return;
+	http__stop(a->http);
+	collector__free(a->collector);
+	loader__destroy(a->loader);
+	config__free(a->cfg);
+	free(a);
+}
+
+/* One snapshot, rendered once, handed to every output. */
+static struct snapshot *take_snapshot(struct agent *a)
+{
+	uint64_t start = now_ms();
+	struct snapshot *snap = collector__snapshot(a->collector);
+	struct buf b;
+
+	if (!snap) {
+		log_error("snapshot: out of memory");
+		return NULL;
+	}
+	snap->agent.config_reload_ok = a->reload_ok;
+	snap->agent.config_reload_time = a->reload_time;
+	snap->agent.start_time = a->start_time;
+	snap->agent.collect_seconds = (double)(now_ms() - start) / 1e3;
+	buf__init(&b, METRICS_MAX_BYTES);
+	if (exposition__render(snap, &b)) {
+		log_error("rendering metrics: %s", strerror(-b.err));
+		buf__free(&b);
+		snapshot__put(snap);
+		return NULL;
+	}
+	snap->metrics = buf__steal(&b, &snap->metrics_len);
+	if (a->cfg->exporter.textfile_dir)
+		textfile__write(a->cfg->exporter.textfile_dir, snap->metrics, snap->metrics_len);
+	return snap;
+}
+
+/* A bad new file keeps the running configuration. */
+static void reload(struct agent *a)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *next;
+	int rc = config__load(a->cfg->path, &next, err);
+
+	if (rc) {
+		a->reload_ok = false;
+		log_error("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if (strcmp(next->exporter.listen_host, a->cfg->exporter.listen_host) ||
+	    next->exporter.listen_port != a->cfg->exporter.listen_port)
+		log_warn("reload: exporter.listen changes take effect at restart");
+	collector__set_config(a->collector, next);
+	config__free(a->cfg);
+	a->cfg = next;
+	a->reload_ok = true;
+	a->reload_time = unix_now();
+	log_info("configuration reloaded from %s", next->path);
+}
+
+static void print_once(struct snapshot *snap)
+{
+	size_t done = 0;
+
+	while (done < snap->metrics_len) {
+		ssize_t n = write(STDOUT_FILENO, snap->metrics + done, snap->metrics_len - done);
+
+		if (n <= 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			done += (size_t)n;
+	}
+}
+
+int agent__run(struct agent *a)
+{
+	uint64_t next_discover = now_ms(), next_snapshot = next_discover;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (a->once)
+		next_snapshot += a->cfg->memory.monitor_interval_ms;
+	for (;;) {
+		uint64_t now = now_ms(), wake;
+		struct timespec timeout;
+		int sig;
+
+		if (now >= next_discover) {
+			collector__discover(a->collector);
+			next_discover = now + DISCOVER_INTERVAL_MS;
+		}
+		if (now >= next_snapshot) {
+			struct snapshot *snap = take_snapshot(a);
+
+			if (a->once) {
+				if (!snap)
+					return 1;
+				print_once(snap);
+				snapshot__put(snap);
+				return 0;
+			}
+			if (snap)
+				snapshot__publish(snap);
+			next_snapshot = now + a->cfg->memory.monitor_interval_ms;
+		}
+		wake = next_discover < next_snapshot ? next_discover : next_snapshot;
+		now = now_ms();
+		wake = wake > now ? wake - now : 0;
+		timeout.tv_sec = (time_t)(wake / 1000);
+		timeout.tv_nsec = (long)(wake % 1000) * 1000000;
+		sig = sigtimedwait(&set, NULL, &timeout);
+		if (sig == SIGHUP) {
+			reload(a);
+			next_discover = next_snapshot = now_ms();
+		} else if (sig == SIGINT || sig == SIGTERM) {
+			log_info("%s: shutting down", strsignal(sig));
+			return 0;
+		}
+	}
+}

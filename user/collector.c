@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "collector.h"
+#include "log.h"
+#include "selector.h"
+
+#define MAX_SCAN 65536
+
+struct tracked {
+	int pid;
+	uint64_t start_ticks;
+	enum heap_tier tier;
+	char comm[PROC_COMM_LEN + 1];
+	bool kept; /* scratch for collector__discover() */
+};
+
+struct collector {
+	struct loader *loader;
+	const struct config *cfg;
+	struct tracked *tracked; /* sorted by pid */
+	size_t n_tracked;
+	uint64_t map_full_total;
+	uint64_t mem_total;
+};
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int collector__new(struct loader *loader, const struct config *cfg, struct collector **out)
+{
+	struct collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->tracked = calloc(LOADER_MAX_TRACKED, sizeof(*c->tracked));
+	if (!c->tracked) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->loader = loader;
+	c->cfg = cfg;
+	c->mem_total = procfs__mem_total();
+	*out = c;
+	return 0;
+}
+
+void collector__free(struct collector *c)
+{
+	if (!c)
+		return;
+	free(c->tracked);
+	free(c);
+}
+
+void collector__set_config(struct collector *c, const struct config *cfg)
+{
+	c->cfg = cfg;
+}
+
+static bool alive_stat(int pid, struct proc_stat *st)
+{
+	char buf[1024];
+
+	if (procfs__read_pid(pid, "stat", buf, sizeof(buf)) <= 0 || procfs__parse_stat(buf, st))
+		return false;
+	/* Zombies and dead tasks have no memory left to describe. */
+	return st->state != 'Z' && st->state != 'X' && !procfs__is_kernel_thread(st);
+}
+
+static size_t scan(struct proc_entry *procs, size_t max)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *d;
+	size_t n = 0;
+
+	if (!dir)
+		return 0;
+	while (n < max && (d = readdir(dir))) {
+		char *end;
+		long pid = strtol(d->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		memset(&procs[n], 0, sizeof(procs[n]));
+		procs[n].pid = (int)pid;
+		procs[n].hooked = -1;
+		if (alive_stat((int)pid, &procs[n].stat))
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	return ((const struct tracked *)a)->pid - ((const struct tracked *)b)->pid;
+}
+
+static struct tracked *find(struct collector *c, int pid)
+{
+	struct tracked key = { .pid = pid };
+
+	return bsearch(&key, c->tracked, c->n_tracked, sizeof(key), by_pid);
+}
+
+/* Seeds the BPF entry from /proc so counters are absolute, like /proc's own. */
+static int start_tracking(struct collector *c, const struct proc_entry *e, struct tracked *t)
+{
+	struct mm_stats seed = { .tracked_since_ns = boottime_ns() };
+	struct proc_status status;
+	struct proc_stat again;
+	char buf[4096];
+	int err;
+
+	if (procfs__read_pid(e->pid, "status", buf, sizeof(buf)) <= 0 ||
+	    procfs__parse_status(buf, &status))
+		return -ESRCH;
+	seed.minflt = e->stat.minflt;
+	seed.majflt = e->stat.majflt;
+	seed.rss_pages[MM_RSS_FILE] = (int64_t)(status.file_kb * 1024 / procfs__page_size());
+	seed.rss_pages[MM_RSS_ANON] = (int64_t)(status.anon_kb * 1024 / procfs__page_size());
+	seed.rss_pages[MM_RSS_SHMEM] = (int64_t)(status.shmem_kb * 1024 / procfs__page_size());
+	seed.rss_pages[MM_RSS_SWAP] = (int64_t)(status.swap_kb * 1024 / procfs__page_size());
+	seed.rss_peak_pages = (int64_t)(status.rss_kb * 1024 / procfs__page_size());
+	err = loader__track(c->loader, e->pid, &seed);
+	if (err == -E2BIG) {
+		c->map_full_total++;
+		log_warn("cannot track pid %d (%s): the BPF map is full", e->pid, e->stat.comm);
+	}
+	if (err)
+		return err;
+	/* The number may have been reused between the scan and now. */
+	if (!alive_stat(e->pid, &again) || again.starttime != e->stat.starttime) {
+		loader__untrack(c->loader, e->pid);
+		return -ESRCH;
+	}
+	*t = (struct tracked){ .pid = e->pid, .start_ticks = e->stat.starttime,
+			       .tier = c->cfg->targets[e->selected_rule].heap };
+	memcpy(t->comm, e->stat.comm, sizeof(t->comm));
+	log_info("tracking pid %d (%s), heap tier %s", t->pid, t->comm, heap_tier__name(t->tier));
+	return 0;
+}
+
+int collector__discover(struct collector *c)
+{
+	struct proc_entry *procs = calloc(MAX_SCAN, sizeof(*procs));
+	struct tracked *next;
+	size_t n, kept = 0;
+
+	if (!procs)
+		return -ENOMEM;
+	next = calloc(LOADER_MAX_TRACKED, sizeof(*next));
+	if (!next) {
+		free(procs);
+		return -ENOMEM;
+	}
+	n = scan(procs, MAX_SCAN);
+	selector__select(c->cfg, procs, n);
+	for (size_t i = 0; i < n; i++) {
+		struct proc_entry *e = &procs[i];
+		struct tracked *old;
+
+		if (e->selected_rule < 0 || kept == LOADER_MAX_TRACKED)
+			continue;
+		old = find(c, e->pid);
+		if (old && old->start_ticks == e->stat.starttime) {
+			old->kept = true;
+			next[kept] = *old;
+			next[kept].kept = false;
+			next[kept++].tier = c->cfg->targets[e->selected_rule].heap;
+			continue;
+		}
+		if (old) /* same number, another process */
+			loader__untrack(c->loader, old->pid);
+		if (start_tracking(c, e, &next[kept]) == 0)
+			kept++;
+	}
+	for (size_t i = 0; i < c->n_tracked; i++) {
+		if (c->tracked[i].kept)
+			continue;
+		log_info("no longer tracking pid %d (%s)", c->tracked[i].pid, c->tracked[i].comm);
+		loader__untrack(c->loader, c->tracked[i].pid);
+	}
+	for (size_t i = 0; i < n; i++)
+		proc_entry__release(&procs[i]);
+	free(procs);
+	qsort(next, kept, sizeof(*next), by_pid);
+	free(c->tracked);
+	c->tracked = next;
+	c->n_tracked = kept;
+	return 0;
+}
+
+static void fill_limit(struct collector *c, struct sample *s)
+{
+	const struct memory_config *m = &c->cfg->memory;
+	uint64_t limit;
+
+	if (m->max_memory_mb) {
+		s->limit_bytes = m->max_memory_mb * 1024 * 1024;
+	} else if (procfs__cgroup_limit(s->pid, &limit) == 0) {
+		s->limit_bytes = limit < c->mem_total || !c->mem_total ? limit : c->mem_total;
+		s->limit_from_cgroup = true;
+	} else {
+		s->limit_bytes = c->mem_total;
+	}
+	s->usage_percent = s->limit_bytes ? 100.0 * (double)s->rss_bytes / (double)s->limit_bytes
+					  : 0;
+}
+
+static void fill_container(struct sample *s)
+{
+	char text[4096], v2[1024], v1[1024];
+
+	if (procfs__read_pid(s->pid, "cgroup", text, sizeof(text)) <= 0)
+		return;
+	procfs__parse_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
+	if (procfs__container_id(v2, s->container, sizeof(s->container)))
+		procfs__container_id(v1, s->container, sizeof(s->container));
+}
+
+static uint64_t pages(int64_t n)
+{
+	return n > 0 ? (uint64_t)n * (uint64_t)procfs__page_size() : 0;
+}
+
+static void agent_counters(struct collector *c, struct agent_stats *a, const struct timespec *now)
+{
+	struct loader_counters k;
+
+	loader__counters(c->loader, &k);
+	a->dropped_threads_total = k.dropped_threads;
+	a->oom_kills_total = k.oom_kills;
+	if (k.oom_victim.time_ns) {
+		double ago = (double)(boottime_ns() - k.oom_victim.time_ns) / 1e9;
+
+		a->oom_victim_time = (double)now->tv_sec + (double)now->tv_nsec / 1e9 - ago;
+		a->oom_victim_pid = (int)k.oom_victim.tgid;
+		memcpy(a->oom_victim_comm, k.oom_victim.comm, sizeof(k.oom_victim.comm));
+		a->oom_victim_comm[PROC_COMM_LEN] = '\0';
+	}
+}
+
+struct snapshot *collector__snapshot(struct collector *c)
+{
+	struct snapshot *snap = snapshot__new(c->n_tracked);
+	struct timespec now;
+
+	if (!snap)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	snap->time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	for (size_t i = 0; i < c->n_tracked; i++) {
+		const struct tracked *t = &c->tracked[i];
+		struct sample *s = &snap->samples[snap->n];
+		struct proc_stat st;
+		struct mm_stats m;
+
+		/* Gone (the BPF side dropped it at exit) or replaced by another process. */
+		if (loader__read(c->loader, t->pid, &m) || !alive_stat(t->pid, &st) ||
+		    st.starttime != t->start_ticks)
+			continue;
+		*s = (struct sample){ .pid = t->pid, .start_ticks = t->start_ticks, .tier = t->tier };
+		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
+		s->file_bytes = pages(m.rss_pages[MM_RSS_FILE]);
+		s->anon_bytes = pages(m.rss_pages[MM_RSS_ANON]);
+		s->shmem_bytes = pages(m.rss_pages[MM_RSS_SHMEM]);
+		s->swap_bytes = pages(m.rss_pages[MM_RSS_SWAP]);
+		s->rss_bytes = s->file_bytes + s->anon_bytes + s->shmem_bytes;
+		s->rss_peak_bytes = pages(m.rss_peak_pages);
+		if (s->rss_peak_bytes < s->rss_bytes)
+			s->rss_peak_bytes = s->rss_bytes;
+		s->minflt = m.minflt;
+		s->majflt = m.majflt;
+		fill_limit(c, s);
+		fill_container(s);
+		snap->agent.targets_by_tier[t->tier]++;
+		snap->n++;
+	}
+	snap->agent.map_full_total = c->map_full_total;
+	agent_counters(c, &snap->agent, &now);
+	return snap;
+}

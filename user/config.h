@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The agent's settings, loaded from YAML and validated as a whole. */
+#ifndef MEMTIDE_CONFIG_H
+#define MEMTIDE_CONFIG_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define CONFIG_ERR_LEN 512
+
+enum heap_tier { HEAP_NONE, HEAP_UPROBE, HEAP_HOOK };
+
+struct memory_config {
+	uint64_t monitor_interval_ms;
+	double high_water_mark_percent;
+	double low_water_mark_percent;
+	double alert_threshold;
+	bool enable_auto_gc;
+	uint64_t gc_interval_ms;
+	double force_gc_threshold;
+	uint64_t max_memory_mb; /* 0: the process's cgroup limit, else total RAM */
+	uint64_t max_heap_mb;
+};
+
+/* One `targets:` entry; every key present must match (logical AND). */
+struct target_rule {
+	bool has_pid, has_comm, has_cmdline, hooked;
+	int pid;
+	regex_t comm;
+	regex_t cmdline;
+	char *cgroup_prefix; /* NULL: any */
+	unsigned int top_rss; /* 0: no limit; else the N largest by RSS that match */
+	enum heap_tier heap;
+};
+
+struct exporter_config {
+	char *listen_host;
+	unsigned int listen_port;
+	char *textfile_dir; /* NULL: no textfile output */
+};
+
+struct config {
+	char *path;
+	struct memory_config memory;
+	struct target_rule *targets;
+	size_t n_targets;
+	struct exporter_config exporter;
+};
+
+/* Reads and validates @path. On error returns -errno (-EINVAL for content
+ * errors) and writes "file:line:column: sentence" into @err. */
+int config__load(const char *path, struct config **out, char err[CONFIG_ERR_LEN]);
+/* The same from a text buffer; @name is used in messages. */
+int config__parse(const char *name, const char *text, size_t len, struct config **out,
+		  char err[CONFIG_ERR_LEN]);
+void config__free(struct config *cfg);
+const char *heap_tier__name(enum heap_tier tier);
+
+/* Scalar parsers, pure; 0 or -EINVAL. */
+int parse_duration_ms(const char *s, uint64_t *out);
+int parse_percent(const char *s, double *out);
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
+int parse_bool(const char *s, bool *out);
+int parse_listen(const char *s, char **host, unsigned int *port);
+
+#endif

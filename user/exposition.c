@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "exposition.h"
+
+#ifndef MEMTIDE_VERSION
+#define MEMTIDE_VERSION "unknown"
+#endif
+
+#define MAX_LABELS 8
+
+void expo__family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	/* HELP text escapes only backslash and newline; ours has neither. */
+	buf__addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void expo__escape_label(struct buf *b, const char *value)
+{
+	for (const char *p = value; *p; p++) {
+		switch (*p) {
+		case '\\':
+			buf__adds(b, "\\\\");
+			break;
+		case '"':
+			buf__adds(b, "\\\"");
+			break;
+		case '\n':
+			buf__adds(b, "\\n");
+			break;
+		default:
+			buf__add(b, p, 1);
+		}
+	}
+}
+
+static void labels(struct buf *b, const struct label *l, size_t n, const char *le)
+{
+	if (!n && !le)
+		return;
+	buf__adds(b, "{");
+	for (size_t i = 0; i < n; i++) {
+		buf__addf(b, "%s%s=\"", i ? "," : "", l[i].name);
+		expo__escape_label(b, l[i].value);
+		buf__adds(b, "\"");
+	}
+	if (le)
+		buf__addf(b, "%sle=\"%s\"", n ? "," : "", le);
+	buf__adds(b, "}");
+}
+
+static void value(struct buf *b, double v)
+{
+	if (isnan(v))
+		buf__adds(b, " NaN\n");
+	else if (isinf(v))
+		buf__adds(b, v > 0 ? " +Inf\n" : " -Inf\n");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		buf__addf(b, " %.0f\n", v);
+	else
+		buf__addf(b, " %.17g\n", v);
+}
+
+void expo__sample(struct buf *b, const char *name, const struct label *l, size_t n, double v)
+{
+	buf__adds(b, name);
+	labels(b, l, n, NULL);
+	value(b, v);
+}
+
+void expo__sample_u64(struct buf *b, const char *name, const struct label *l, size_t n,
+		      uint64_t v)
+{
+	buf__adds(b, name);
+	labels(b, l, n, NULL);
+	buf__addf(b, " %llu\n", (unsigned long long)v);
+}
+
+void expo__histogram(struct buf *b, const char *name, const struct label *l, size_t n,
+		     const double *bounds, const uint64_t *counts, size_t n_bounds, double sum)
+{
+	uint64_t cumulative = 0;
+	char le[32];
+
+	for (size_t i = 0; i <= n_bounds; i++) {
+		cumulative += counts[i];
+		if (i < n_bounds)
+			snprintf(le, sizeof(le), "%.17g", bounds[i]);
+		else
+			snprintf(le, sizeof(le), "+Inf");
+		buf__addf(b, "%s_bucket", name);
+		labels(b, l, n, le);
+		buf__addf(b, " %llu\n", (unsigned long long)cumulative);
+	}
+	buf__addf(b, "%s_sum", name);
+	labels(b, l, n, NULL);
+	value(b, sum);
+	buf__addf(b, "%s_count", name);
+	labels(b, l, n, NULL);
+	buf__addf(b, " %llu\n", (unsigned long long)cumulative);
+}
+
+/* pid, comm and (when known) container, plus up to one extra label. */
+static size_t process_labels(const struct sample *s, char pid[16], struct label *l,
+			     const char *extra_name, const char *extra_value)
+{
+	size_t n = 0;
+
+	snprintf(pid, 16, "%d", s->pid);
+	l[n++] = (struct label){ "pid", pid };
+	l[n++] = (struct label){ "comm", s->comm };
+	if (s->container[0])
+		l[n++] = (struct label){ "container", s->container };
+	if (extra_name)
+		l[n++] = (struct label){ extra_name, extra_value };
+	return n;
+}
+
+/* A per-process gauge or counter whose value is read from each sample by @get. */
+typedef double (*sample_get)(const struct sample *s);
+
+static void per_process(struct buf *b, const struct snapshot *snap, const char *name,
+			const char *type, const char *help, sample_get get)
+{
+	struct label l[MAX_LABELS];
+	char pid[16];
+
+	expo__family(b, name, type, help);
+	for (size_t i = 0; i < snap->n; i++) {
+		size_t n = process_labels(&snap->samples[i], pid, l, NULL, NULL);
+
+		expo__sample(b, name, l, n, get(&snap->samples[i]));
+	}
+}
+
+static double get_rss(const struct sample *s)
+{
+	return (double)s->rss_bytes;
+}
+
+static double get_limit_mb(const struct sample *s)
+{
+	return (double)s->limit_bytes / (1024.0 * 1024.0);
+}
+
+static double get_usage(const struct sample *s)
+{
+	return s->usage_percent;
+}
+
+static double get_swap(const struct sample *s)
+{
+	return (double)s->swap_bytes;
+}
+
+static double get_peak(const struct sample *s)
+{
+	return (double)s->rss_peak_bytes;
+}
+
+static void render_processes(const struct snapshot *snap, struct buf *b)
+{
+	struct label l[MAX_LABELS];
+	char pid[16];
+
+	per_process(b, snap, "memory_sys_bytes", "gauge",
+		    "Resident set size of the process (file + anon + shmem), in bytes.", get_rss);
+	per_process(b, snap, "memory_max_memory_mb", "gauge",
+		    "Memory limit usage is measured against, in MiB (max_memory_mb, or the cgroup limit when it is 0).",
+		    get_limit_mb);
+	per_process(b, snap, "memory_usage_percent", "gauge",
+		    "Resident set size as a percentage of memory_max_memory_mb.", get_usage);
+
+	expo__family(b, "memory_rss_bytes", "gauge", "Resident memory by kind, in bytes.");
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+		const struct {
+			const char *kind;
+			uint64_t v;
+		} kinds[] = { { "anon", s->anon_bytes },
+			      { "file", s->file_bytes },
+			      { "shmem", s->shmem_bytes } };
+
+		for (size_t k = 0; k < 3; k++) {
+			size_t n = process_labels(s, pid, l, "kind", kinds[k].kind);
+
+			expo__sample_u64(b, "memory_rss_bytes", l, n, kinds[k].v);
+		}
+	}
+	per_process(b, snap, "memory_swap_bytes", "gauge", "Swapped-out memory, in bytes.",
+		    get_swap);
+	per_process(b, snap, "memory_rss_peak_bytes", "gauge",
+		    "Highest resident set size seen since tracking began, in bytes.", get_peak);
+
+	expo__family(b, "memory_page_faults_total", "counter",
+		     "Page faults of the process by kind, as /proc/PID/stat counts them.");
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+		size_t n = process_labels(s, pid, l, "kind", "minor");
+
+		expo__sample_u64(b, "memory_page_faults_total", l, n, s->minflt);
+		n = process_labels(s, pid, l, "kind", "major");
+		expo__sample_u64(b, "memory_page_faults_total", l, n, s->majflt);
+	}
+}
+
+static void render_node(const struct snapshot *snap, struct buf *b)
+{
+	const struct agent_stats *a = &snap->agent;
+
+	expo__family(b, "memory_oom_kills_total", "counter",
+		     "Processes on this node chosen by the OOM killer since memtide started.");
+	expo__sample_u64(b, "memory_oom_kills_total", NULL, 0, a->oom_kills_total);
+	if (a->oom_victim_time > 0) {
+		char pid[16];
+		struct label l[] = { { "pid", pid }, { "comm", a->oom_victim_comm } };
+
+		snprintf(pid, sizeof(pid), "%d", a->oom_victim_pid);
+		expo__family(b, "memory_oom_last_kill_timestamp_seconds", "gauge",
+			     "When the OOM killer last chose a process on this node, and which.");
+		expo__sample(b, "memory_oom_last_kill_timestamp_seconds", l, 2,
+			     a->oom_victim_time);
+	}
+}
+
+static void render_agent(const struct snapshot *snap, struct buf *b)
+{
+	const struct agent_stats *a = &snap->agent;
+	struct label l[2];
+
+	expo__family(b, "memtide_build_info", "gauge", "memtide's version; always 1.");
+	l[0] = (struct label){ "version", MEMTIDE_VERSION };
+	expo__sample(b, "memtide_build_info", l, 1, 1);
+
+	expo__family(b, "memtide_start_time_seconds", "gauge",
+		     "When the agent started, in unix seconds.");
+	expo__sample(b, "memtide_start_time_seconds", NULL, 0, a->start_time);
+
+	expo__family(b, "memtide_targets", "gauge", "Processes tracked, by heap tier.");
+	for (enum heap_tier t = HEAP_NONE; t <= HEAP_HOOK; t++) {
+		l[0] = (struct label){ "tier", heap_tier__name(t) };
+		expo__sample_u64(b, "memtide_targets", l, 1, a->targets_by_tier[t]);
+	}
+
+	expo__family(b, "memtide_bpf_drops_total", "counter",
+		     "Events the BPF side could not record, by cause (a full map, a thread without storage).");
+	l[0] = (struct label){ "cause", "map_full" };
+	expo__sample_u64(b, "memtide_bpf_drops_total", l, 1, a->map_full_total);
+	l[0] = (struct label){ "cause", "thread_storage" };
+	expo__sample_u64(b, "memtide_bpf_drops_total", l, 1, a->dropped_threads_total);
+
+	expo__family(b, "memtide_config_last_reload_successful", "gauge",
+		     "Whether the last configuration (re)load succeeded.");
+	expo__sample(b, "memtide_config_last_reload_successful", NULL, 0, a->config_reload_ok);
+	expo__family(b, "memtide_config_last_reload_success_timestamp_seconds", "gauge",
+		     "When the configuration was last loaded successfully, in unix seconds.");
+	expo__sample(b, "memtide_config_last_reload_success_timestamp_seconds", NULL, 0,
+		     a->config_reload_time);
+
+	expo__family(b, "memtide_collection_duration_seconds", "gauge",
+		     "How long building the latest snapshot took.");
+	expo__sample(b, "memtide_collection_duration_seconds", NULL, 0, a->collect_seconds);
+	expo__family(b, "memtide_snapshot_timestamp_seconds", "gauge",
+		     "When the latest snapshot was taken, in unix seconds.");
+	expo__sample(b, "memtide_snapshot_timestamp_seconds", NULL, 0, snap->time);
+}
+
+int exposition__render(const struct snapshot *snap, struct buf *b)
+{
+	render_processes(snap, b);
+	render_node(snap, b);
+	render_agent(snap, b);
+	return b->err;
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The HTTP server (libmicrohttpd): /metrics and friends, from the current snapshot. */
+#ifndef MEMTIDE_HTTP_H
+#define MEMTIDE_HTTP_H
+
+struct http;
+
+int http__start(const char *host, unsigned int port, struct http **out);
+void http__stop(struct http *h);
+
+#endif

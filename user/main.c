@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/* memtide: command line, then wiring. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "agent.h"
+#include "config.h"
+#include "log.h"
+
+#ifndef MEMTIDE_VERSION
+#define MEMTIDE_VERSION "unknown"
+#endif
+
+#define EXIT_CONFIG 2
+
+static const char usage[] =
+	"Usage: memtide [--config FILE] [--check-config] [--once]\n"
+	"               [--log-level debug|info|warn|error] [--version] [--help]\n"
+	"\n"
+	"Per-process memory agent: eBPF counters, Prometheus metrics.\n"
+	"\n"
+	"  -c, --config FILE      configuration (default /etc/memtide/memtide.yaml)\n"
+	"      --check-config     validate the configuration and exit (2 when invalid)\n"
+	"      --once             collect for one monitor_interval, print /metrics, exit\n"
+	"  -l, --log-level LEVEL  debug, info, warn or error (default info)\n"
+	"  -V, --version          print the version\n"
+	"  -h, --help             this text\n";
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *path = "/etc/memtide/memtide.yaml";
+	bool check = false, once = false;
+	char err[CONFIG_ERR_LEN];
+	struct config *cfg;
+	struct agent *agent;
+	enum log_level level;
+	sigset_t set;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:l:Vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'o':
+			once = true;
+			break;
+		case 'l':
+			if (log__parse_level(optarg, &level)) {
+				fprintf(stderr, "memtide: unknown log level \"%s\"\n%s", optarg, usage);
+				return EXIT_CONFIG;
+			}
+			log__set_level(level);
+			break;
+		case 'V':
+			printf("memtide %s\n", MEMTIDE_VERSION);
+			return 0;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return EXIT_CONFIG;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "memtide: unexpected argument \"%s\"\n%s", argv[optind], usage);
+		return EXIT_CONFIG;
+	}
+	if (config__load(path, &cfg, err)) {
+		log_error("%s", err);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		printf("%s: configuration is valid\n", path);
+		config__free(cfg);
+		return 0;
+	}
+	/* Before any thread starts, so only the main loop receives these. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = agent__new(cfg, once, &agent);
+	if (rc) {
+		config__free(cfg);
+		return 1;
+	}
+	rc = agent__run(agent);
+	agent__free(agent);
+	return rc;
+}

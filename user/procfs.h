@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* /proc readers: pure parsers over buffers, plus thin file readers. */
+#ifndef MEMTIDE_PROCFS_H
+#define MEMTIDE_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PROC_COMM_LEN 16
+
+struct proc_stat {
+	char comm[PROC_COMM_LEN + 1];
+	char state;
+	int ppid;
+	unsigned long flags;
+	uint64_t minflt, majflt;
+	uint64_t utime, stime; /* clock ticks */
+	uint64_t starttime; /* clock ticks after boot */
+	int64_t rss_pages;
+};
+
+struct proc_status {
+	uint64_t rss_kb, anon_kb, file_kb, shmem_kb, swap_kb;
+};
+
+int procfs__parse_stat(const char *buf, struct proc_stat *out);
+int procfs__parse_status(const char *buf, struct proc_status *out);
+bool procfs__is_kernel_thread(const struct proc_stat *st);
+/* From /proc/PID/cgroup: the v2 path ("0::") and the v1 memory controller's. */
+int procfs__parse_cgroup(const char *buf, char *v2, size_t v2_len, char *v1_memory,
+			 size_t v1_len);
+int procfs__parse_meminfo_total(const char *buf, uint64_t *bytes);
+/* memory.max or memory.limit_in_bytes; "max" reads as UINT64_MAX. */
+int procfs__parse_limit(const char *buf, uint64_t *bytes);
+/* Short container id (12 hex) named by a cgroup path, or -ENOENT. */
+int procfs__container_id(const char *cgroup_path, char *out, size_t len);
+
+/* Reads a whole (small) file, NUL-terminated; returns length or -errno. */
+ssize_t procfs__read(const char *path, char *buf, size_t size);
+ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size);
+/* Command line with NULs turned into spaces. */
+ssize_t procfs__cmdline(int pid, char *buf, size_t size);
+uint64_t procfs__mem_total(void);
+/* The effective (lowest on the path to the root) cgroup memory limit of
+ * @pid, or -ENOENT when unlimited or unknown. */
+int procfs__cgroup_limit(int pid, uint64_t *bytes);
+long procfs__page_size(void);
+long procfs__clock_ticks(void);
+
+#endif

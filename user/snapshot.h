@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One immutable, reference-counted picture of every tracked process, taken
+ * once per monitor interval. Every output renders from the same snapshot.
+ */
+#ifndef MEMTIDE_SNAPSHOT_H
+#define MEMTIDE_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "procfs.h"
+
+struct sample {
+	int pid;
+	uint64_t start_ticks; /* with pid, identifies the process */
+	char comm[PROC_COMM_LEN + 1];
+	char container[16]; /* empty when the cgroup names none */
+	enum heap_tier tier;
+	uint64_t rss_bytes, anon_bytes, file_bytes, shmem_bytes, swap_bytes, rss_peak_bytes;
+	uint64_t minflt, majflt;
+	uint64_t limit_bytes; /* what usage is measured against */
+	bool limit_from_cgroup;
+	double usage_percent;
+};
+
+struct agent_stats {
+	uint64_t targets_by_tier[HEAP_HOOK + 1];
+	uint64_t map_full_total; /* processes we could not track: map full */
+	uint64_t dropped_threads_total; /* threads whose faults could not be followed */
+	uint64_t oom_kills_total;
+	int oom_victim_pid;
+	char oom_victim_comm[PROC_COMM_LEN + 1];
+	double oom_victim_time; /* unix seconds; 0: none since start */
+	bool config_reload_ok;
+	double config_reload_time;
+	double collect_seconds;
+	double start_time;
+};
+
+struct snapshot {
+	int refs;
+	double time; /* unix seconds */
+	struct agent_stats agent;
+	size_t n;
+	struct sample *samples;
+	/* Prometheus text, rendered once for /metrics, the textfile and pushes. */
+	char *metrics;
+	size_t metrics_len;
+};
+
+struct snapshot *snapshot__new(size_t capacity);
+struct snapshot *snapshot__get(struct snapshot *s);
+void snapshot__put(struct snapshot *s);
+
+/* The latest snapshot, shared between the collector and the HTTP threads. */
+void snapshot__publish(struct snapshot *s);
+struct snapshot *snapshot__current(void);
+
+#endif

@@ -151,12 +151,22 @@ static int memory_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg
 	return fail(c, v, "unknown key \"%s\" in memory", key);
 }
 
-static yaml_node_t *where(struct memory_walk *w, yaml_node_t *fallback, const char *key)
+static yaml_node_t *value_node(struct memory_walk *w, const char *key)
 {
 	for (unsigned int i = 0; i < N_MEMORY_KEYS; i++)
-		if (strcmp(memory_keys[i].key, key) == 0 && w->where[i])
+		if (strcmp(memory_keys[i].key, key) == 0)
 			return w->where[i];
-	return fallback;
+	return NULL;
+}
+
+/* Where two settings disagree: the first one the file gives, else the section. */
+static yaml_node_t *where(struct memory_walk *w, yaml_node_t *map, const char *a, const char *b)
+{
+	yaml_node_t *n = value_node(w, a);
+
+	if (!n)
+		n = value_node(w, b);
+	return n ? n : map;
 }
 
 static int load_memory(struct ctx *c, yaml_node_t *map, struct memory_config *m)
@@ -167,19 +177,19 @@ static int load_memory(struct ctx *c, yaml_node_t *map, struct memory_config *m)
 	if (err)
 		return err;
 	if (m->low_water_mark_percent >= m->high_water_mark_percent)
-		return fail(c, where(&w, map, "low_water_mark_percent"),
+		return fail(c, where(&w, map, "low_water_mark_percent", "high_water_mark_percent"),
 			    "low_water_mark_percent (%g) must be below high_water_mark_percent (%g)",
 			    m->low_water_mark_percent, m->high_water_mark_percent);
 	if (m->high_water_mark_percent > m->force_gc_threshold)
-		return fail(c, where(&w, map, "high_water_mark_percent"),
+		return fail(c, where(&w, map, "high_water_mark_percent", "force_gc_threshold"),
 			    "high_water_mark_percent (%g) must not exceed force_gc_threshold (%g)",
 			    m->high_water_mark_percent, m->force_gc_threshold);
 	if (m->alert_threshold > m->force_gc_threshold)
-		return fail(c, where(&w, map, "alert_threshold"),
+		return fail(c, where(&w, map, "alert_threshold", "force_gc_threshold"),
 			    "alert_threshold (%g) must not exceed force_gc_threshold (%g)",
 			    m->alert_threshold, m->force_gc_threshold);
 	if (m->max_memory_mb && m->max_heap_mb > m->max_memory_mb)
-		return fail(c, where(&w, map, "max_heap_mb"),
+		return fail(c, where(&w, map, "max_heap_mb", "max_memory_mb"),
 			    "max_heap_mb (%llu) must not exceed max_memory_mb (%llu)",
 			    (unsigned long long)m->max_heap_mb,
 			    (unsigned long long)m->max_memory_mb);

@@ -1,0 +1,98 @@
+# Shared helpers for the integration tests (sourced, bash).
+# Each check prints "ok - NAME" or "not ok - NAME: why"; tests/run.sh counts them.
+
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MEMTIDE="$ROOT/build/memtide"
+TARGETS="$ROOT/build/targets"
+WORK=$(mktemp -d /tmp/memtide-test.XXXXXX)
+FAILED=0
+PIDS=()
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+ok() { echo "ok - $1"; }
+not_ok() { echo "not ok - $1: $2"; FAILED=1; }
+# check NAME COMMAND...: passes when the command succeeds.
+check() {
+	local name=$1; shift
+	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
+finish() { exit $FAILED; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_until SECONDS COMMAND...: polls every 0.2 s.
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.2
+	done
+}
+
+# start_memtide CONFIG: starts the agent, waits for /metrics; sets MT_PID, MT_URL, MT_LOG.
+start_memtide() {
+	local cfg=$1
+	MT_LOG="$WORK/memtide.log"
+	MT_PORT=$(sed -n 's/.*listen: *"*127.0.0.1:\([0-9]*\).*/\1/p' "$cfg")
+	MT_URL="http://127.0.0.1:$MT_PORT"
+	"$MEMTIDE" --config "$cfg" --log-level debug 2>>"$MT_LOG" &
+	MT_PID=$!
+	PIDS+=("$MT_PID")
+	if ! wait_until 15 curl -sf -o /dev/null "$MT_URL/metrics"; then
+		echo "# memtide did not start; log:"; sed 's/^/#   /' "$MT_LOG"
+		return 1
+	fi
+}
+
+scrape() { curl -sf "$MT_URL/metrics"; }
+
+# metric NAME LABELS: the value of the first sample of NAME whose labels contain LABELS.
+metric() {
+	scrape | awk -v name="$1" -v want="$2" '
+		index($0, name "{") == 1 && index($0, want) { print $NF; exit }
+		$1 == name && want == "" { print $2; exit }'
+}
+
+snapshot_time() { metric memtide_snapshot_timestamp_seconds ""; }
+
+snapshot_newer_than() { awk -v t="$1" -v s="$(snapshot_time)" 'BEGIN { exit !(s != "" && s > t) }'; }
+# wait_snapshot_after UNIXTIME: waits for a snapshot taken after UNIXTIME.
+wait_snapshot_after() { wait_until 30 snapshot_newer_than "$1"; }
+
+# within PERCENT A B: |A - B| <= PERCENT% of B.
+within() {
+	awk -v p="$1" -v a="$2" -v b="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= b * p / 100) }'
+}
+
+# start_faulter: a faulter coprocess; sets F_PID, and F_IN/F_OUT fds.
+start_faulter() {
+	coproc FAULTER { exec "$TARGETS/faulter"; }
+	F_OUT=${FAULTER[0]}
+	F_IN=${FAULTER[1]}
+	F_PID=$FAULTER_PID
+	PIDS+=("$F_PID")
+	local line
+	read -r -t 5 line <&"$F_OUT" && [ "${line%% *}" = ready ]
+}
+
+# faulter_do COMMAND: sends one command and waits for its "ok".
+faulter_do() {
+	local line
+	echo "$1" >&"$F_IN"
+	read -r -t 60 line <&"$F_OUT" && [ "${line%% *}" = ok ]
+}
+
+# near BYTES A B: |A - B| <= BYTES.
+near() { awk -v s="$1" -v a="$2" -v b="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= s) }'; }
+
+proc_stat_field() { awk -v f="$2" '{ sub(/.*\) /, ""); print $(f - 2) }' "/proc/$1/stat"; }
+proc_status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test: cmocka unit tests, then the privileged integration tests.
+# Ends with one line "N passed, N failed"; exits non-zero when anything failed.
+set -u
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+failed_names=()
+
+if [ "$(id -u)" != 0 ]; then
+	echo "make test needs root: the integration tests load BPF programs" >&2
+	exit 1
+fi
+
+for t in build/tests/test_*; do
+	[ -x "$t" ] || continue
+	out=$("$t" 2>&1)
+	echo "$out"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' <<<"$out")
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' <<<"$out")
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ -z "$p" ] && [ -z "$f" ]; then
+		failed=$((failed + 1))
+		failed_names+=("$t (crashed)")
+	fi
+	[ -n "$f" ] && failed_names+=("$t")
+done
+
+for t in tests/integration/test_*.sh; do
+	echo "# $t"
+	start=$SECONDS
+	out=$(timeout 600 bash "$t" 2>&1)
+	rc=$?
+	echo "$out"
+	p=$(grep -c '^ok - ' <<<"$out")
+	f=$(grep -c '^not ok - ' <<<"$out")
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+		echo "not ok - $t exited $rc"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" != 0 ] && failed_names+=("$t")
+	echo "# $t: $((SECONDS - start)) s"
+done
+
+for n in "${failed_names[@]}"; do echo "FAILED: $n"; done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Configuration: defaults, profiles, scalar parsers and every rejection with its position. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+#include <cmocka.h>
+#include "config.h"
+
+static struct config *parse_ok(const char *text)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *cfg = NULL;
+	int rc = config__parse("t.yaml", text, strlen(text), &cfg, err);
+
+	if (rc)
+		fail_msg("unexpected error: %s", err);
+	return cfg;
+}
+
+/* Expects a rejection whose message starts with @where and contains @what. */
+static void parse_bad(const char *text, const char *where, const char *what)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *cfg = NULL;
+	int rc = config__parse("t.yaml", text, strlen(text), &cfg, err);
+
+	assert_int_equal(rc, -EINVAL);
+	assert_null(cfg);
+	if (strncmp(err, where, strlen(where)) != 0 || !strstr(err, what))
+		fail_msg("got \"%s\", want \"%s...%s\"", err, where, what);
+}
+
+static void defaults_are_the_spec(void **state)
+{
+	struct config *cfg = parse_ok("");
+
+	(void)state;
+	assert_int_equal(cfg->memory.monitor_interval_ms, 30000);
+	assert_true(cfg->memory.high_water_mark_percent == 80.0);
+	assert_true(cfg->memory.low_water_mark_percent == 60.0);
+	assert_true(cfg->memory.alert_threshold == 90.0);
+	assert_true(cfg->memory.enable_auto_gc);
+	assert_int_equal(cfg->memory.gc_interval_ms, 300000);
+	assert_true(cfg->memory.force_gc_threshold == 95.0);
+	assert_int_equal(cfg->memory.max_memory_mb, 1024);
+	assert_int_equal(cfg->memory.max_heap_mb, 512);
+	assert_string_equal(cfg->exporter.listen_host, "127.0.0.1");
+	assert_int_equal(cfg->exporter.listen_port, 9464);
+	assert_null(cfg->exporter.textfile_dir);
+	/* No targets section: the largest 10 processes, kernel tier. */
+	assert_int_equal(cfg->n_targets, 1);
+	assert_int_equal(cfg->targets[0].top_rss, 10);
+	assert_int_equal(cfg->targets[0].heap, HEAP_NONE);
+	config__free(cfg);
+}
+
+static void load_profile(const char *path, uint64_t interval, double high, double low,
+			 double alert, uint64_t gc, double force, uint64_t mem, uint64_t heap)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *cfg;
+
+	if (config__load(path, &cfg, err))
+		fail_msg("%s", err);
+	assert_int_equal(cfg->memory.monitor_interval_ms, interval);
+	assert_true(cfg->memory.high_water_mark_percent == high);
+	assert_true(cfg->memory.low_water_mark_percent == low);
+	assert_true(cfg->memory.alert_threshold == alert);
+	assert_int_equal(cfg->memory.gc_interval_ms, gc);
+	assert_true(cfg->memory.force_gc_threshold == force);
+	assert_int_equal(cfg->memory.max_memory_mb, mem);
+	assert_int_equal(cfg->memory.max_heap_mb, heap);
+	assert_true(cfg->memory.enable_auto_gc);
+	config__free(cfg);
+}
+
+static void shipped_profiles(void **state)
+{
+	(void)state;
+	load_profile("config/memtide.yaml", 30000, 80, 60, 90, 300000, 95, 1024, 512);
+	load_profile("config/development.yaml", 30000, 80, 60, 90, 300000, 95, 512, 256);
+	load_profile("config/production.yaml", 30000, 75, 50, 85, 600000, 90, 2048, 1024);
+	load_profile("config/high-load.yaml", 15000, 70, 40, 80, 180000, 85, 4096, 2048);
+}
+
+static void full_file(void **state)
+{
+	struct config *cfg = parse_ok("memory:\n"
+				      "  monitor_interval: 500ms\n"
+				      "  max_memory_mb: 0\n"
+				      "targets:\n"
+				      "  - match: { comm: \"^myservice$\" }\n"
+				      "    heap: none\n"
+				      "  - match: { pid: 42, cmdline: \"--port\", cgroup: /kubepods }\n"
+				      "    heap: uprobe\n"
+				      "  - match: { hooked: true, top_rss: 3 }\n"
+				      "    heap: hook\n"
+				      "exporter:\n"
+				      "  listen: \"[::1]:9100\"\n"
+				      "  textfile_dir: /var/lib/node_exporter\n");
+
+	(void)state;
+	assert_int_equal(cfg->memory.monitor_interval_ms, 500);
+	assert_int_equal(cfg->memory.max_memory_mb, 0);
+	assert_int_equal(cfg->n_targets, 3);
+	assert_true(cfg->targets[0].has_comm);
+	assert_int_equal(regexec(&cfg->targets[0].comm, "myservice", 0, NULL, 0), 0);
+	assert_int_not_equal(regexec(&cfg->targets[0].comm, "myservice2", 0, NULL, 0), 0);
+	assert_int_equal(cfg->targets[1].pid, 42);
+	assert_string_equal(cfg->targets[1].cgroup_prefix, "/kubepods");
+	assert_int_equal(cfg->targets[1].heap, HEAP_UPROBE);
+	assert_true(cfg->targets[2].hooked);
+	assert_int_equal(cfg->targets[2].top_rss, 3);
+	assert_int_equal(cfg->targets[2].heap, HEAP_HOOK);
+	assert_string_equal(cfg->exporter.listen_host, "::1");
+	assert_int_equal(cfg->exporter.listen_port, 9100);
+	assert_string_equal(cfg->exporter.textfile_dir, "/var/lib/node_exporter");
+	config__free(cfg);
+}
+
+static void rejections(void **state)
+{
+	(void)state;
+	parse_bad("memory:\n  monitor_intervall: 30s\n", "t.yaml:2:22:", "unknown key \"monitor_intervall\"");
+	parse_bad("memry:\n  a: 1\n", "t.yaml:2:3:", "unknown section \"memry\"");
+	parse_bad("memory:\n  monitor_interval: 30\n", "t.yaml:2:21:", "not a duration");
+	parse_bad("memory:\n  monitor_interval: 0s\n", "t.yaml:2:21:", "greater than zero");
+	parse_bad("memory:\n  gc_interval: 0m\n", "t.yaml:2:16:", "greater than zero");
+	parse_bad("memory:\n  monitor_interval: [1, 2]\n", "t.yaml:2:21:", "single value");
+	parse_bad("memory:\n  high_water_mark_percent: abc\n", "t.yaml:2:28:", "not a percentage");
+	parse_bad("memory:\n  alert_threshold: 101\n", "t.yaml:2:20:", "not a percentage");
+	parse_bad("memory:\n  enable_auto_gc: maybe\n", "t.yaml:2:19:", "not true or false");
+	parse_bad("memory:\n  max_memory_mb: -1\n", "t.yaml:2:18:", "whole number");
+	parse_bad("memory:\n  low_water_mark_percent: 80\n  high_water_mark_percent: 70\n",
+		  "t.yaml:2:27:", "must be below high_water_mark_percent");
+	parse_bad("memory:\n  low_water_mark_percent: 80\n", "t.yaml:2:27:",
+		  "low_water_mark_percent (80) must be below high_water_mark_percent (80)");
+	parse_bad("memory:\n  alert_threshold: 96\n", "t.yaml:2:20:",
+		  "must not exceed force_gc_threshold");
+	parse_bad("memory:\n  force_gc_threshold: 70\n  alert_threshold: 65\n", "t.yaml:2:23:",
+		  "high_water_mark_percent (80) must not exceed force_gc_threshold (70)");
+	parse_bad("memory:\n  max_heap_mb: 2048\n", "t.yaml:2:16:", "must not exceed max_memory_mb");
+	parse_bad("memory:\n  max_memory_mb: 1\n  max_memory_mb: 2\n", "t.yaml:3:3:",
+		  "duplicate key \"max_memory_mb\"");
+	parse_bad("memory: 5\n", "t.yaml:1:9:", "must be a mapping");
+	parse_bad("targets:\n  match: {}\n", "t.yaml:2:3:", "must be a list");
+	parse_bad("targets:\n  - heap: none\n", "t.yaml:2:5:", "needs a \"match\"");
+	parse_bad("targets:\n  - match: {}\n", "t.yaml:2:12:", "at least one of");
+	parse_bad("targets:\n  - match: { comm: \"(\" }\n", "t.yaml:2:20:", "bad regular expression");
+	parse_bad("targets:\n  - match: { cmdline: \"a[\" }\n", "t.yaml:2:23:", "bad regular expression");
+	parse_bad("targets:\n  - match: { pid: 0 }\n", "t.yaml:2:19:", "not a process id");
+	parse_bad("targets:\n  - match: { top_rss: x }\n", "t.yaml:2:23:", "top_rss");
+	parse_bad("targets:\n  - match: { cgroup: kubepods }\n", "t.yaml:2:22:", "starting with /");
+	parse_bad("targets:\n  - match: { hooked: false }\n", "t.yaml:2:22:", "only \"true\"");
+	parse_bad("targets:\n  - match: { user: root }\n", "t.yaml:2:20:", "unknown key \"user\"");
+	parse_bad("targets:\n  - match: { pid: 1 }\n    heap: ebpf\n", "t.yaml:3:11:",
+		  "not one of none, uprobe, hook");
+	parse_bad("targets:\n  - match: { pid: 1 }\n    tier: none\n", "t.yaml:3:11:",
+		  "unknown key \"tier\"");
+	parse_bad("exporter:\n  listen: 9464\n", "t.yaml:2:11:", "not host:port");
+	parse_bad("exporter:\n  listen: \"127.0.0.1:70000\"\n", "t.yaml:2:11:", "not host:port");
+	parse_bad("exporter:\n  textfile_dir: relative/dir\n", "t.yaml:2:17:", "absolute path");
+	parse_bad("exporter:\n  port: 1\n", "t.yaml:2:9:", "unknown key \"port\"");
+	parse_bad("memory:\n  monitor_interval: 30s\n bad indent\n", "t.yaml:3:", "YAML syntax error");
+}
+
+static void missing_file(void **state)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *cfg;
+
+	(void)state;
+	assert_int_equal(config__load("/nonexistent/memtide.yaml", &cfg, err), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/memtide.yaml: cannot open"));
+}
+
+static void durations(void **state)
+{
+	uint64_t ms;
+
+	(void)state;
+	assert_int_equal(parse_duration_ms("500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(parse_duration_ms("30s", &ms), 0);
+	assert_int_equal(ms, 30000);
+	assert_int_equal(parse_duration_ms("5m", &ms), 0);
+	assert_int_equal(ms, 300000);
+	assert_int_equal(parse_duration_ms("2h", &ms), 0);
+	assert_int_equal(ms, 7200000);
+	assert_int_equal(parse_duration_ms("1h30m", &ms), 0);
+	assert_int_equal(ms, 5400000);
+	assert_int_equal(parse_duration_ms("1.5s", &ms), 0);
+	assert_int_equal(ms, 1500);
+	assert_int_equal(parse_duration_ms("1m30s250ms", &ms), 0);
+	assert_int_equal(ms, 90250);
+	assert_int_equal(parse_duration_ms("30", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("s", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("10d", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("10 s", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("10sec", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("-1s", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("99999999999h", &ms), -EINVAL);
+}
+
+static void scalars(void **state)
+{
+	unsigned int port;
+	uint64_t u;
+	double d;
+	char *host;
+	bool b;
+
+	(void)state;
+	assert_int_equal(parse_percent("80.5", &d), 0);
+	assert_true(d == 80.5);
+	assert_int_equal(parse_percent("nan", &d), -EINVAL);
+	assert_int_equal(parse_percent("80%", &d), -EINVAL);
+	assert_int_equal(parse_uint("12", 100, &u), 0);
+	assert_int_equal(u, 12);
+	assert_int_equal(parse_uint("+12", 100, &u), -EINVAL);
+	assert_int_equal(parse_uint("101", 100, &u), -EINVAL);
+	assert_int_equal(parse_bool("true", &b), 0);
+	assert_true(b);
+	assert_int_equal(parse_bool("yes", &b), -EINVAL);
+	assert_int_equal(parse_listen(":9464", &host, &port), 0);
+	assert_string_equal(host, "");
+	assert_int_equal(port, 9464);
+	free(host);
+	assert_int_equal(parse_listen("[::]:80", &host, &port), 0);
+	assert_string_equal(host, "::");
+	free(host);
+	assert_int_equal(parse_listen("::1:80", &host, &port), -EINVAL);
+	assert_int_equal(parse_listen("host:0", &host, &port), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_are_the_spec), cmocka_unit_test(shipped_profiles),
+		cmocka_unit_test(full_file),		 cmocka_unit_test(rejections),
+		cmocka_unit_test(missing_file),		 cmocka_unit_test(durations),
+		cmocka_unit_test(scalars),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

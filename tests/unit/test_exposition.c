@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Prometheus text rendering: escaping, histograms, one block per family, the size cap. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <cmocka.h>
+#include "buf.h"
+#include "exposition.h"
+
+static void label_escaping(void **state)
+{
+	struct label l[] = { { "comm", "a\\b\"c\nd" }, { "pid", "7" } };
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 4096);
+	expo__sample(&b, "m", l, 2, 1.5);
+	assert_string_equal(b.data, "m{comm=\"a\\\\b\\\"c\\nd\",pid=\"7\"} 1.5\n");
+	buf__free(&b);
+}
+
+static void values(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 4096);
+	expo__sample(&b, "a", NULL, 0, 3);
+	expo__sample(&b, "b", NULL, 0, 0.25);
+	expo__sample(&b, "c", NULL, 0, 1.0 / 0.0);
+	expo__sample(&b, "d", NULL, 0, 0.0 / 0.0);
+	expo__sample_u64(&b, "e", NULL, 0, UINT64_MAX);
+	assert_string_equal(b.data, "a 3\nb 0.25\nc +Inf\nd NaN\ne 18446744073709551615\n");
+	buf__free(&b);
+}
+
+static void histogram_layout(void **state)
+{
+	const double bounds[] = { 1000, 1e6 };
+	const uint64_t counts[] = { 2, 3, 1 };
+	struct label l[] = { { "pid", "1" } };
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 4096);
+	expo__family(&b, "h_ns", "histogram", "A histogram.");
+	expo__histogram(&b, "h_ns", l, 1, bounds, counts, 2, 1234.5);
+	assert_string_equal(b.data, "# HELP h_ns A histogram.\n"
+				    "# TYPE h_ns histogram\n"
+				    "h_ns_bucket{pid=\"1\",le=\"1000\"} 2\n"
+				    "h_ns_bucket{pid=\"1\",le=\"1000000\"} 5\n"
+				    "h_ns_bucket{pid=\"1\",le=\"+Inf\"} 6\n"
+				    "h_ns_sum{pid=\"1\"} 1234.5\n"
+				    "h_ns_count{pid=\"1\"} 6\n");
+	buf__free(&b);
+}
+
+/* Every family appears once, its samples right after its TYPE line. */
+static void families_grouped(void **state)
+{
+	struct snapshot *s = snapshot__new(2);
+	char *seen[256];
+	size_t n_seen = 0;
+	struct buf b;
+	char *text, *line, *save, current[128] = "";
+
+	(void)state;
+	s->n = 2;
+	s->samples[0] = (struct sample){ .pid = 10, .comm = "web\"srv", .rss_bytes = 4096,
+					 .limit_bytes = 1 << 20, .usage_percent = 0.390625 };
+	s->samples[1] = (struct sample){ .pid = 11, .comm = "db", .container = "0123456789ab",
+					 .minflt = 5, .majflt = 1 };
+	buf__init(&b, 1 << 20);
+	assert_int_equal(exposition__render(s, &b), 0);
+	assert_non_null(strstr(b.data, "memory_sys_bytes{pid=\"10\",comm=\"web\\\"srv\"} 4096\n"));
+	assert_non_null(strstr(b.data, "memory_max_memory_mb{pid=\"10\",comm=\"web\\\"srv\"} 1\n"));
+	assert_non_null(strstr(b.data, "memory_page_faults_total{pid=\"11\",comm=\"db\","
+				       "container=\"0123456789ab\",kind=\"major\"} 1\n"));
+	assert_non_null(strstr(b.data, "# TYPE memory_page_faults_total counter\n"));
+	assert_non_null(strstr(b.data, "memtide_build_info{version="));
+	text = strdup(b.data);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128];
+
+		if (sscanf(line, "# TYPE %127s", name) == 1) {
+			for (size_t i = 0; i < n_seen; i++)
+				if (strcmp(seen[i], name) == 0)
+					fail_msg("family %s appears twice", name);
+			seen[n_seen++] = strdup(name);
+			strcpy(current, name);
+		} else if (line[0] != '#') {
+			/* A sample belongs to the family whose block it is in. */
+			assert_int_equal(strncmp(line, current, strlen(current)), 0);
+		}
+	}
+	assert_true(n_seen > 10);
+	for (size_t i = 0; i < n_seen; i++)
+		free(seen[i]);
+	free(text);
+	buf__free(&b);
+	snapshot__put(s);
+}
+
+static void size_cap(void **state)
+{
+	struct buf b;
+	char *out;
+	size_t len;
+
+	(void)state;
+	buf__init(&b, 16);
+	assert_int_equal(buf__adds(&b, "0123456789"), 0);
+	assert_int_equal(buf__addf(&b, "%s", "0123456789"), -E2BIG);
+	/* Once failed, stays failed: callers check once at the end. */
+	assert_int_equal(buf__adds(&b, "x"), -E2BIG);
+	out = buf__steal(&b, &len);
+	assert_string_equal(out, "0123456789");
+	assert_int_equal(len, 10);
+	free(out);
+	buf__free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(label_escaping),   cmocka_unit_test(values),
+		cmocka_unit_test(histogram_layout), cmocka_unit_test(families_grouped),
+		cmocka_unit_test(size_cap),
+	};
+
+	return cmocka_run_group_tests_name("exposition", tests, NULL, NULL);
+}

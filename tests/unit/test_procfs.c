@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/* /proc and cgroup parsers on fixtures captured from real machines; target selection helpers. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <errno.h>
+#include <cmocka.h>
+#include "procfs.h"
+#include "selector.h"
+
+static char text[8192];
+
+static const char *fixture(const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "tests/fixtures/%s", name);
+	if (procfs__read(path, text, sizeof(text)) <= 0)
+		fail_msg("cannot read %s", path);
+	return text;
+}
+
+static void stat_with_odd_comm(void **state)
+{
+	struct proc_stat st;
+
+	(void)state;
+	assert_int_equal(procfs__parse_stat(fixture("stat_odd_comm.txt"), &st), 0);
+	assert_string_equal(st.comm, "my (odd) prog");
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.minflt, 12345);
+	assert_int_equal(st.majflt, 67);
+	assert_int_equal(st.utime, 150);
+	assert_int_equal(st.stime, 75);
+	assert_int_equal(st.starttime, 987654);
+	assert_int_equal(st.rss_pages, 2500);
+	assert_false(procfs__is_kernel_thread(&st));
+}
+
+static void stat_kernel_thread(void **state)
+{
+	struct proc_stat st;
+
+	(void)state;
+	assert_int_equal(procfs__parse_stat(fixture("stat_kthread.txt"), &st), 0);
+	assert_string_equal(st.comm, "kthreadd");
+	assert_true(procfs__is_kernel_thread(&st));
+}
+
+static void stat_garbage(void **state)
+{
+	struct proc_stat st;
+
+	(void)state;
+	assert_int_equal(procfs__parse_stat("", &st), -EINVAL);
+	assert_int_equal(procfs__parse_stat("12 (x", &st), -EINVAL);
+	assert_int_equal(procfs__parse_stat("12 (x) S 1 2", &st), -EINVAL);
+}
+
+static void status_fields(void **state)
+{
+	struct proc_status s;
+
+	(void)state;
+	assert_int_equal(procfs__parse_status(fixture("status_process_api.txt"), &s), 0);
+	assert_int_equal(s.rss_kb, 9088);
+	assert_int_equal(s.anon_kb, 2772);
+	assert_int_equal(s.file_kb, 8);
+	assert_int_equal(s.shmem_kb, 6308);
+	assert_int_equal(s.swap_kb, 0);
+	assert_int_equal(procfs__parse_status("Name:\tkthreadd\nState:\tS\n", &s), -ENOENT);
+}
+
+static void cgroup_paths(void **state)
+{
+	char v2[512], v1[512];
+
+	(void)state;
+	assert_int_equal(procfs__parse_cgroup(fixture("cgroup_hybrid.txt"), v2, sizeof(v2), v1,
+					      sizeof(v1)),
+			 0);
+	assert_string_equal(v2, "/");
+	assert_string_equal(v1, "/process_api/7f8e70234f9b9ebf2024db2067c99d6b");
+	procfs__parse_cgroup(fixture("cgroup_v1_docker.txt"), v2, sizeof(v2), v1, sizeof(v1));
+	assert_string_equal(v1, "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	procfs__parse_cgroup("3:cpu,memory:/x\n", v2, sizeof(v2), v1, sizeof(v1));
+	assert_string_equal(v1, "/x");
+	assert_string_equal(v2, "");
+	assert_int_equal(procfs__parse_cgroup("3:cpu:/x\n", v2, sizeof(v2), v1, sizeof(v1)),
+			 -ENOENT);
+}
+
+static void container_ids(void **state)
+{
+	char v2[512], v1[512], id[16];
+
+	(void)state;
+	procfs__parse_cgroup(fixture("cgroup_v2_k8s.txt"), v2, sizeof(v2), v1, sizeof(v1));
+	assert_int_equal(procfs__container_id(v2, id, sizeof(id)), 0);
+	assert_string_equal(id, "4f1c2a3b4c5d");
+	procfs__parse_cgroup(fixture("cgroup_v1_docker.txt"), v2, sizeof(v2), v1, sizeof(v1));
+	assert_int_equal(procfs__container_id(v1, id, sizeof(id)), 0);
+	assert_string_equal(id, "0123456789ab");
+	assert_int_equal(procfs__container_id("/process_api/7f8e70234f9b9ebf2024db2067c99d6b", id,
+					      sizeof(id)),
+			 -ENOENT);
+	assert_int_equal(procfs__container_id("/user.slice/user-1000.slice", id, sizeof(id)),
+			 -ENOENT);
+}
+
+static void limits(void **state)
+{
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(procfs__parse_limit("max\n", &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(procfs__parse_limit("268435456\n", &v), 0);
+	assert_int_equal(v, 268435456);
+	assert_int_equal(procfs__parse_limit("9223372036854771712\n", &v), 0);
+	assert_int_equal(procfs__parse_limit("maximum", &v), -EINVAL);
+	assert_int_equal(procfs__parse_limit("", &v), -EINVAL);
+	assert_int_equal(procfs__parse_meminfo_total(fixture("meminfo.txt"), &v), 0);
+	assert_true(v > 0 && v % 1024 == 0);
+}
+
+static void cgroup_prefix(void **state)
+{
+	const char *k8s = "0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-ab.scope\n";
+
+	(void)state;
+	assert_true(selector__cgroup_matches(k8s, "/kubepods.slice"));
+	assert_true(selector__cgroup_matches(k8s, "/kubepods.slice/"));
+	assert_false(selector__cgroup_matches(k8s, "/kubepods"));
+	assert_false(selector__cgroup_matches(k8s, "/system.slice"));
+	assert_true(selector__cgroup_matches(fixture("cgroup_hybrid.txt"), "/process_api"));
+	assert_true(selector__cgroup_matches("0::/a\n", "/a"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_kernel_thread),
+		cmocka_unit_test(stat_garbage),	      cmocka_unit_test(status_fields),
+		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(container_ids),
+		cmocka_unit_test(limits),	      cmocka_unit_test(cgroup_prefix),
+	};
+
+	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);
+}

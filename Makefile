@@ -26,6 +26,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 # Debian packages the build, the tests and the benchmarks need.
 DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
@@ -46,7 +48,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets $(OUTPUT)/bench:
 	mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -64,6 +66,9 @@ $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
+$(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
 
@@ -74,7 +79,7 @@ unit: $(UNIT_BINS)
 test: deps all $(UNIT_BINS) $(TARGET_BINS)
 	tests/run.sh
 
-bench: deps all $(TARGET_BINS)
+bench: deps all $(BENCH_BINS)
 	tests/bench/run.sh
 
 vmlinux:
@@ -86,4 +91,4 @@ format:
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d $(OUTPUT)/bench/*.d)

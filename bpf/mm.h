@@ -4,6 +4,7 @@
 #define MEMTIDE_MM_H
 
 #define MM_COMM_LEN 16
+#define MM_PID_MAX (4 * 1024 * 1024) /* the kernel's PID_MAX_LIMIT on 64-bit */
 
 enum mm_rss_member {
 	MM_RSS_FILE,
@@ -13,19 +14,14 @@ enum mm_rss_member {
 	MM_RSS_NR,
 };
 
-/* Per-tgid counters, created by user space (seeded from /proc), updated by BPF. */
-struct mm_stats {
-	__u64 tracked_since_ns; /* CLOCK_BOOTTIME when user space seeded the entry */
-	__u64 minflt;
-	__u64 majflt;
-	__s64 rss_pages[MM_RSS_NR]; /* mm->rss_stat counters, in pages */
-	__s64 rss_peak_pages; /* highest file+anon+shmem seen */
-	__u64 rss_events;
-};
-
-struct thread_faults {
-	__u64 tracked_since_ns; /* which tracking period these belong to */
-	__u64 minflt, majflt;
+/* One per thread of a tracked process, written by the task iterator. */
+struct mm_task_record {
+	__u32 tgid;
+	__u32 tid;
+	__u64 start_boottime_ns; /* the process's: with tgid, identifies it */
+	__u64 minflt, majflt; /* this thread's; the main thread's add those of dead threads */
+	__s64 rss_pages[MM_RSS_NR]; /* mm->rss_stat; zero when the thread has no mm */
+	__u64 hiwater_rss_pages;
 };
 
 /* Last OOM victim on the node, whoever it was. */

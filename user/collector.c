@@ -24,7 +24,7 @@ struct collector {
 	const struct config *cfg;
 	struct tracked *tracked; /* sorted by pid */
 	size_t n_tracked;
-	uint64_t map_full_total;
+	size_t dropped_last; /* selected but over the tracking limit, last discovery */
 	uint64_t mem_total;
 };
 
@@ -113,30 +113,11 @@ static struct tracked *find(struct collector *c, int pid)
 	return bsearch(&key, c->tracked, c->n_tracked, sizeof(key), by_pid);
 }
 
-/* Seeds the BPF entry from /proc so counters are absolute, like /proc's own. */
 static int start_tracking(struct collector *c, const struct proc_entry *e, struct tracked *t)
 {
-	struct mm_stats seed = { .tracked_since_ns = boottime_ns() };
-	struct proc_status status;
 	struct proc_stat again;
-	char buf[4096];
-	int err;
+	int err = loader__track(c->loader, e->pid);
 
-	if (procfs__read_pid(e->pid, "status", buf, sizeof(buf)) <= 0 ||
-	    procfs__parse_status(buf, &status))
-		return -ESRCH;
-	seed.minflt = e->stat.minflt;
-	seed.majflt = e->stat.majflt;
-	seed.rss_pages[MM_RSS_FILE] = (int64_t)(status.file_kb * 1024 / procfs__page_size());
-	seed.rss_pages[MM_RSS_ANON] = (int64_t)(status.anon_kb * 1024 / procfs__page_size());
-	seed.rss_pages[MM_RSS_SHMEM] = (int64_t)(status.shmem_kb * 1024 / procfs__page_size());
-	seed.rss_pages[MM_RSS_SWAP] = (int64_t)(status.swap_kb * 1024 / procfs__page_size());
-	seed.rss_peak_pages = (int64_t)(status.rss_kb * 1024 / procfs__page_size());
-	err = loader__track(c->loader, e->pid, &seed);
-	if (err == -E2BIG) {
-		c->map_full_total++;
-		log_warn("cannot track pid %d (%s): the BPF map is full", e->pid, e->stat.comm);
-	}
 	if (err)
 		return err;
 	/* The number may have been reused between the scan and now. */
@@ -155,7 +136,7 @@ int collector__discover(struct collector *c)
 {
 	struct proc_entry *procs = calloc(MAX_SCAN, sizeof(*procs));
 	struct tracked *next;
-	size_t n, kept = 0;
+	size_t n, kept = 0, dropped = 0;
 
 	if (!procs)
 		return -ENOMEM;
@@ -170,8 +151,12 @@ int collector__discover(struct collector *c)
 		struct proc_entry *e = &procs[i];
 		struct tracked *old;
 
-		if (e->selected_rule < 0 || kept == LOADER_MAX_TRACKED)
+		if (e->selected_rule < 0)
 			continue;
+		if (kept == LOADER_MAX_TRACKED) {
+			dropped++;
+			continue;
+		}
 		old = find(c, e->pid);
 		if (old && old->start_ticks == e->stat.starttime) {
 			old->kept = true;
@@ -194,6 +179,10 @@ int collector__discover(struct collector *c)
 	for (size_t i = 0; i < n; i++)
 		proc_entry__release(&procs[i]);
 	free(procs);
+	if (dropped && !c->dropped_last)
+		log_warn("%zu selected processes not tracked: the limit is %d", dropped,
+			 LOADER_MAX_TRACKED);
+	c->dropped_last = dropped;
 	qsort(next, kept, sizeof(*next), by_pid);
 	free(c->tracked);
 	c->tracked = next;
@@ -239,7 +228,6 @@ static void agent_counters(struct collector *c, struct agent_stats *a, const str
 	struct loader_counters k;
 
 	loader__counters(c->loader, &k);
-	a->dropped_threads_total = k.dropped_threads;
 	a->oom_kills_total = k.oom_kills;
 	if (k.oom_victim.time_ns) {
 		double ago = (double)(boottime_ns() - k.oom_victim.time_ns) / 1e9;
@@ -251,43 +239,69 @@ static void agent_counters(struct collector *c, struct agent_stats *a, const str
 	}
 }
 
+static bool same_process(const struct loader_process *p, const struct tracked *t)
+{
+	uint64_t ns_per_tick = 1000000000ULL / (uint64_t)procfs__clock_ticks();
+
+	return p->start_boottime_ns / ns_per_tick == t->start_ticks;
+}
+
+static int by_tgid(const void *key, const void *elem)
+{
+	return *(const int *)key - ((const struct loader_process *)elem)->tgid;
+}
+
+static void fill_sample(struct sample *s, const struct loader_process *p)
+{
+	s->file_bytes = pages(p->rss_pages[MM_RSS_FILE]);
+	s->anon_bytes = pages(p->rss_pages[MM_RSS_ANON]);
+	s->shmem_bytes = pages(p->rss_pages[MM_RSS_SHMEM]);
+	s->swap_bytes = pages(p->rss_pages[MM_RSS_SWAP]);
+	s->rss_bytes = s->file_bytes + s->anon_bytes + s->shmem_bytes;
+	/* As VmHWM: the mm's high-water mark is only updated lazily. */
+	s->rss_peak_bytes = pages((int64_t)p->hiwater_rss_pages);
+	if (s->rss_peak_bytes < s->rss_bytes)
+		s->rss_peak_bytes = s->rss_bytes;
+	s->minflt = p->minflt;
+	s->majflt = p->majflt;
+}
+
 struct snapshot *collector__snapshot(struct collector *c)
 {
 	struct snapshot *snap = snapshot__new(c->n_tracked);
+	struct loader_process *procs = NULL;
 	struct timespec now;
+	size_t n_procs = 0;
+	int err;
 
 	if (!snap)
 		return NULL;
+	err = loader__read(c->loader, &procs, &n_procs);
+	if (err)
+		log_warn("reading the kernel tier: %s", strerror(-err));
 	clock_gettime(CLOCK_REALTIME, &now);
 	snap->time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		const struct tracked *t = &c->tracked[i];
 		struct sample *s = &snap->samples[snap->n];
+		const struct loader_process *p;
 		struct proc_stat st;
-		struct mm_stats m;
 
-		/* Gone (the BPF side dropped it at exit) or replaced by another process. */
-		if (loader__read(c->loader, t->pid, &m) || !alive_stat(t->pid, &st) ||
+		p = bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid);
+		/* Gone, or the number now belongs to another process. */
+		if (!p || !same_process(p, t) || !alive_stat(t->pid, &st) ||
 		    st.starttime != t->start_ticks)
 			continue;
 		*s = (struct sample){ .pid = t->pid, .start_ticks = t->start_ticks, .tier = t->tier };
 		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
-		s->file_bytes = pages(m.rss_pages[MM_RSS_FILE]);
-		s->anon_bytes = pages(m.rss_pages[MM_RSS_ANON]);
-		s->shmem_bytes = pages(m.rss_pages[MM_RSS_SHMEM]);
-		s->swap_bytes = pages(m.rss_pages[MM_RSS_SWAP]);
-		s->rss_bytes = s->file_bytes + s->anon_bytes + s->shmem_bytes;
-		s->rss_peak_bytes = pages(m.rss_peak_pages);
-		if (s->rss_peak_bytes < s->rss_bytes)
-			s->rss_peak_bytes = s->rss_bytes;
-		s->minflt = m.minflt;
-		s->majflt = m.majflt;
+		fill_sample(s, p);
 		fill_limit(c, s);
 		fill_container(s);
 		snap->agent.targets_by_tier[t->tier]++;
 		snap->n++;
 	}
-	snap->agent.map_full_total = c->map_full_total;
+	free(procs);
+	snap->agent.targets_dropped = c->dropped_last;
 	agent_counters(c, &snap->agent, &now);
 	return snap;
 }

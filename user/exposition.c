@@ -243,12 +243,9 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 		expo__sample_u64(b, "memtide_targets", l, 1, a->targets_by_tier[t]);
 	}
 
-	expo__family(b, "memtide_bpf_drops_total", "counter",
-		     "Events the BPF side could not record, by cause (a full map, a thread without storage).");
-	l[0] = (struct label){ "cause", "map_full" };
-	expo__sample_u64(b, "memtide_bpf_drops_total", l, 1, a->map_full_total);
-	l[0] = (struct label){ "cause", "thread_storage" };
-	expo__sample_u64(b, "memtide_bpf_drops_total", l, 1, a->dropped_threads_total);
+	expo__family(b, "memtide_targets_dropped", "gauge",
+		     "Processes the targets rules select but memtide does not track: over its limit of 4096.");
+	expo__sample_u64(b, "memtide_targets_dropped", NULL, 0, a->targets_dropped);
 
 	expo__family(b, "memtide_config_last_reload_successful", "gauge",
 		     "Whether the last configuration (re)load succeeded.");

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* open → size maps → load → attach, as in libbpf-bootstrap; one cleanup path. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -13,7 +15,6 @@
 
 struct loader {
 	struct mm_bpf *skel;
-	int stats_fd;
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -45,9 +46,6 @@ int loader__open(struct loader **out)
 		log_error("cannot open the BPF object: %s", strerror(-err));
 		goto free_loader;
 	}
-	err = bpf_map__set_max_entries(l->skel->maps.stats, LOADER_MAX_TRACKED);
-	if (err)
-		goto destroy_skel;
 	err = mm_bpf__load(l->skel);
 	if (err) {
 		log_error("cannot load the BPF programs (needs root, BTF and CAP_BPF): %s",
@@ -59,7 +57,6 @@ int loader__open(struct loader **out)
 		log_error("cannot attach the BPF programs: %s", strerror(-err));
 		goto destroy_skel;
 	}
-	l->stats_fd = bpf_map__fd(l->skel->maps.stats);
 	*out = l;
 	return 0;
 
@@ -78,32 +75,114 @@ void loader__destroy(struct loader *l)
 	free(l);
 }
 
-int loader__track(struct loader *l, int tgid, const struct mm_stats *seed)
+static void set_tracked_bit(struct loader *l, int tgid, bool on)
 {
-	__u32 key = (__u32)tgid;
+	__u64 *word = &l->skel->bss->tracked_bits[tgid / 64], bit = 1ULL << (tgid % 64);
 
-	if (bpf_map_update_elem(l->stats_fd, &key, seed, BPF_NOEXIST) == 0)
-		return 0;
-	return errno == EEXIST ? 0 : -errno;
+	if (on)
+		__atomic_fetch_or(word, bit, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(word, ~bit, __ATOMIC_RELEASE);
+}
+
+int loader__track(struct loader *l, int tgid)
+{
+	if (tgid <= 0 || tgid >= MM_PID_MAX)
+		return -EINVAL;
+	set_tracked_bit(l, tgid, true);
+	return 0;
 }
 
 void loader__untrack(struct loader *l, int tgid)
 {
-	__u32 key = (__u32)tgid;
-
-	bpf_map_delete_elem(l->stats_fd, &key);
+	if (tgid > 0 && tgid < MM_PID_MAX)
+		set_tracked_bit(l, tgid, false);
 }
 
-int loader__read(struct loader *l, int tgid, struct mm_stats *out)
+static int by_tgid(const void *a, const void *b)
 {
-	__u32 key = (__u32)tgid;
+	return ((const struct loader_process *)a)->tgid - ((const struct loader_process *)b)->tgid;
+}
 
-	return bpf_map_lookup_elem(l->stats_fd, &key, out) ? -errno : 0;
+static void add_record(struct loader_process *p, const struct mm_task_record *r)
+{
+	if (!p->threads++) {
+		p->tgid = (int)r->tgid;
+		p->start_boottime_ns = r->start_boottime_ns;
+	}
+	p->minflt += r->minflt;
+	p->majflt += r->majflt;
+	/* Threads share the mm; a thread without one (exiting) reports zeros. */
+	if (r->hiwater_rss_pages || r->rss_pages[MM_RSS_ANON] || r->rss_pages[MM_RSS_FILE]) {
+		memcpy(p->rss_pages, r->rss_pages, sizeof(p->rss_pages));
+		p->hiwater_rss_pages = r->hiwater_rss_pages;
+	}
+}
+
+/* Threads come after their leader (the iterator walks tasks by id), so the
+ * last slot is nearly always the one; a search covers the rest. */
+static struct loader_process *slot(struct loader_process *procs, size_t *count, __u32 tgid)
+{
+	if (*count && procs[*count - 1].tgid == (int)tgid)
+		return &procs[*count - 1];
+	for (size_t i = 0; i < *count; i++)
+		if (procs[i].tgid == (int)tgid)
+			return &procs[i];
+	return *count < LOADER_MAX_TRACKED ? &procs[(*count)++] : NULL;
+}
+
+int loader__read(struct loader *l, struct loader_process **out, size_t *n)
+{
+	struct loader_process *procs = calloc(LOADER_MAX_TRACKED, sizeof(*procs)), *p;
+	struct mm_task_record batch[256];
+	size_t count = 0, have = 0;
+	int fd, err = 0;
+
+	if (!procs)
+		return -ENOMEM;
+	fd = bpf_iter_create(bpf_link__fd(l->skel->links.dump_tracked));
+	if (fd < 0) {
+		err = -errno;
+		goto free_procs;
+	}
+	for (;;) {
+		ssize_t got = read(fd, (char *)batch + have, sizeof(batch) - have);
+		size_t records;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			err = -errno;
+			goto close_fd;
+		}
+		if (got == 0)
+			break;
+		have += (size_t)got;
+		records = have / sizeof(batch[0]);
+		for (size_t i = 0; i < records; i++) {
+			p = slot(procs, &count, batch[i].tgid);
+			if (p)
+				add_record(p, &batch[i]);
+		}
+		/* Keep a partial record for the next read. */
+		have -= records * sizeof(batch[0]);
+		memmove(batch, (char *)batch + records * sizeof(batch[0]), have);
+	}
+	qsort(procs, count, sizeof(*procs), by_tgid);
+	*out = procs;
+	*n = count;
+	close(fd);
+	return 0;
+
+close_fd:
+	close(fd);
+free_procs:
+	free(procs);
+	return err;
 }
 
 void loader__counters(struct loader *l, struct loader_counters *out)
 {
 	out->oom_kills = __atomic_load_n(&l->skel->bss->oom_kills, __ATOMIC_RELAXED);
 	out->oom_victim = l->skel->bss->oom_victim;
-	out->dropped_threads = __atomic_load_n(&l->skel->bss->dropped_threads, __ATOMIC_RELAXED);
 }

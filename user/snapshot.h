@@ -27,8 +27,7 @@ struct sample {
 
 struct agent_stats {
 	uint64_t targets_by_tier[HEAP_HOOK + 1];
-	uint64_t map_full_total; /* processes we could not track: map full */
-	uint64_t dropped_threads_total; /* threads whose faults could not be followed */
+	uint64_t targets_dropped; /* selected but over the tracking limit */
 	uint64_t oom_kills_total;
 	int oom_victim_pid;
 	char oom_victim_comm[PROC_COMM_LEN + 1];

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each printing ratios measured within one run.
+set -eu
+cd "$(dirname "$0")/../.."
+echo "## kernel tier: page faults (build/bench/pagefault ${PF_ARGS:-})"
+build/bench/pagefault ${PF_ARGS:-}

@@ -14,7 +14,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
-LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lpthread -lm
+LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))

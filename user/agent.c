@@ -13,6 +13,7 @@
 #include "http.h"
 #include "loader.h"
 #include "log.h"
+#include "push.h"
 #include "snapshot.h"
 #include "textfile.h"
 
@@ -25,6 +26,7 @@ struct agent {
 	struct loader *loader;
 	struct collector *collector;
 	struct http *http;
+	struct push *push;
 	bool reload_ok;
 	double reload_time, start_time;
 };
@@ -45,16 +47,29 @@ static double unix_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static bool loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "localhost") == 0;
+}
+
 static int start_http(struct agent *a)
 {
 	const struct exporter_config *e = &a->cfg->exporter;
-	int err = http__start(e->listen_host, e->listen_port, &a->http);
+	int err = http__start(e->listen.host, e->listen.port, &a->http);
 
-	if (!err)
-		log_info("serving metrics on http://%s%s%s:%u/metrics",
-			 strchr(e->listen_host, ':') ? "[" : "", e->listen_host,
-			 strchr(e->listen_host, ':') ? "]" : "", e->listen_port);
-	return err;
+	if (err)
+		return err;
+	err = http__set_token(a->http, a->cfg->api.token);
+	if (err)
+		return err;
+	log_info("serving metrics on http://%s%s%s:%u/metrics",
+		 strchr(e->listen.host, ':') ? "[" : "", e->listen.host,
+		 strchr(e->listen.host, ':') ? "]" : "", e->listen.port);
+	if (!loopback(e->listen.host) && !a->cfg->api.token)
+		log_warn("listening on %s with no api.token_file: anyone who can reach it can POST",
+			 *e->listen.host ? e->listen.host : "every address");
+	return 0;
 }
 
 int agent__new(struct config *cfg, bool once, struct agent **out)
@@ -77,12 +92,16 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	if (!once) {
 		err = start_http(a);
 		if (err)
-			goto free_collector;
+			goto stop_http;
+		err = push__start(&cfg->push, cfg->memory.monitor_interval_ms, &a->push);
+		if (err)
+			goto stop_http;
 	}
 	*out = a;
 	return 0;
 
-free_collector:
+stop_http:
+	http__stop(a->http);
 	collector__free(a->collector);
 destroy_loader:
 	loader__destroy(a->loader);
@@ -95,6 +114,8 @@ void agent__free(struct agent *a)
 {
 	if (!a)
 		return;
+	/* The last push and the group's deletion first, while the snapshot is there. */
+	push__stop(a->push, true);
 	http__stop(a->http);
 	collector__free(a->collector);
 	loader__destroy(a->loader);
@@ -117,6 +138,7 @@ static struct snapshot *take_snapshot(struct agent *a)
 	snap->agent.config_reload_time = a->reload_time;
 	snap->agent.start_time = a->start_time;
 	snap->agent.collect_seconds = (double)(now_ms() - start) / 1e3;
+	push__stats(a->push, &snap->agent.push);
 	buf__init(&b, METRICS_MAX_BYTES);
 	if (exposition__render(snap, &b)) {
 		log_error("rendering metrics: %s", strerror(-b.err));
@@ -142,9 +164,17 @@ static void reload(struct agent *a)
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	if (strcmp(next->exporter.listen_host, a->cfg->exporter.listen_host) ||
-	    next->exporter.listen_port != a->cfg->exporter.listen_port)
+	if (strcmp(next->exporter.listen.host, a->cfg->exporter.listen.host) ||
+	    next->exporter.listen.port != a->cfg->exporter.listen.port)
 		log_warn("reload: exporter.listen changes take effect at restart");
+	if (!push__same_config(&next->push, &a->cfg->push) ||
+	    next->memory.monitor_interval_ms != a->cfg->memory.monitor_interval_ms) {
+		push__stop(a->push, false);
+		if (push__start(&next->push, next->memory.monitor_interval_ms, &a->push))
+			log_error("reload: cannot start pushing; pushes stay off until the next reload");
+	}
+	if (a->http && http__set_token(a->http, next->api.token))
+		log_error("reload: out of memory setting the API token");
 	collector__set_config(a->collector, next);
 	config__free(a->cfg);
 	a->cfg = next;

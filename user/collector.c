@@ -279,6 +279,8 @@ struct snapshot *collector__snapshot(struct collector *c)
 	err = loader__read(c->loader, &procs, &n_procs);
 	if (err)
 		log_warn("reading the kernel tier: %s", strerror(-err));
+	snap->agent.bpf_ok = !err;
+	snap->memory = c->cfg->memory;
 	clock_gettime(CLOCK_REALTIME, &now);
 	snap->time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 	for (size_t i = 0; i < c->n_tracked; i++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <yaml.h>
 #include "config.h"
+#include "procfs.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define DEFAULT_TOP_RSS 10
@@ -82,85 +83,159 @@ static int each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_
 	return 0;
 }
 
-/* memory: table-driven, since every key is a plain typed scalar. */
-enum kind { K_DURATION, K_PERCENT, K_BOOL, K_MB };
+/* Sections whose keys are plain typed scalars are described by tables. */
+enum kind { K_DURATION, K_PERCENT, K_BOOL, K_MB, K_STRING, K_NONEMPTY, K_URL, K_ABSPATH,
+	    K_LISTEN };
 
-static const struct memory_key {
+struct key_spec {
 	const char *key;
 	enum kind kind;
 	size_t offset;
-} memory_keys[] = {
-	{ "monitor_interval", K_DURATION, offsetof(struct memory_config, monitor_interval_ms) },
-	{ "high_water_mark_percent", K_PERCENT,
-	  offsetof(struct memory_config, high_water_mark_percent) },
-	{ "low_water_mark_percent", K_PERCENT,
-	  offsetof(struct memory_config, low_water_mark_percent) },
-	{ "alert_threshold", K_PERCENT, offsetof(struct memory_config, alert_threshold) },
-	{ "enable_auto_gc", K_BOOL, offsetof(struct memory_config, enable_auto_gc) },
-	{ "gc_interval", K_DURATION, offsetof(struct memory_config, gc_interval_ms) },
-	{ "force_gc_threshold", K_PERCENT, offsetof(struct memory_config, force_gc_threshold) },
-	{ "max_memory_mb", K_MB, offsetof(struct memory_config, max_memory_mb) },
-	{ "max_heap_mb", K_MB, offsetof(struct memory_config, max_heap_mb) },
-};
-#define N_MEMORY_KEYS (sizeof(memory_keys) / sizeof(memory_keys[0]))
-
-struct memory_walk {
-	struct memory_config *m;
-	yaml_node_t *where[N_MEMORY_KEYS]; /* value nodes, for cross-field messages */
 };
 
-static int memory_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+#define MAX_SECTION_KEYS 16
+
+struct table_walk {
+	const char *section;
+	const struct key_spec *keys;
+	size_t n;
+	void *base;
+	yaml_node_t *where[MAX_SECTION_KEYS]; /* value nodes, for cross-field messages */
+};
+
+#define M(field) offsetof(struct memory_config, field)
+static const struct key_spec memory_keys[] = {
+	{ "monitor_interval", K_DURATION, M(monitor_interval_ms) },
+	{ "high_water_mark_percent", K_PERCENT, M(high_water_mark_percent) },
+	{ "low_water_mark_percent", K_PERCENT, M(low_water_mark_percent) },
+	{ "alert_threshold", K_PERCENT, M(alert_threshold) },
+	{ "enable_auto_gc", K_BOOL, M(enable_auto_gc) },
+	{ "gc_interval", K_DURATION, M(gc_interval_ms) },
+	{ "force_gc_threshold", K_PERCENT, M(force_gc_threshold) },
+	{ "max_memory_mb", K_MB, M(max_memory_mb) },
+	{ "max_heap_mb", K_MB, M(max_heap_mb) },
+};
+#undef M
+
+static const struct key_spec exporter_keys[] = {
+	{ "listen", K_LISTEN, offsetof(struct exporter_config, listen) },
+	{ "textfile_dir", K_ABSPATH, offsetof(struct exporter_config, textfile_dir) },
+};
+
+#define P(field) offsetof(struct push_config, field)
+static const struct key_spec push_keys[] = {
+	{ "url", K_URL, P(url) },
+	{ "job", K_NONEMPTY, P(job) },
+	{ "instance", K_STRING, P(instance) },
+	{ "interval", K_DURATION, P(interval_ms) },
+	{ "timeout", K_DURATION, P(timeout_ms) },
+	{ "delete_on_shutdown", K_BOOL, P(delete_on_shutdown) },
+};
+#undef P
+
+static const struct key_spec api_keys[] = {
+	{ "token_file", K_ABSPATH, offsetof(struct api_config, token_file) },
+};
+
+#define TABLE(name, keys, base) { name, keys, sizeof(keys) / sizeof(keys[0]), base, { 0 } }
+
+/* Replaces a string field; an empty value clears it. */
+static int set_string(char **field, const char *s)
 {
-	struct memory_walk *w = arg;
+	free(*field);
+	*field = *s ? strdup(s) : NULL;
+	return *s && !*field ? -ENOMEM : 0;
+}
+
+static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind kind,
+		     const char *s, void *field)
+{
+	switch (kind) {
+	case K_DURATION:
+		if (parse_duration_ms(s, field))
+			return fail(c, v, "%s: \"%s\" is not a duration (e.g. 500ms, 30s, 5m, 1h)", key,
+				    s);
+		if (*(uint64_t *)field == 0)
+			return fail(c, v, "%s must be greater than zero", key);
+		return 0;
+	case K_PERCENT:
+		if (parse_percent(s, field) || *(double *)field == 0)
+			return fail(c, v, "%s: \"%s\" is not a percentage above 0 and at most 100", key,
+				    s);
+		return 0;
+	case K_BOOL:
+		if (parse_bool(s, field))
+			return fail(c, v, "%s: \"%s\" is not true or false", key, s);
+		return 0;
+	case K_MB:
+		if (parse_uint(s, UINT64_C(1) << 40, field))
+			return fail(c, v, "%s: \"%s\" is not a whole number of MiB", key, s);
+		return 0;
+	case K_NONEMPTY:
+		if (!*s)
+			return fail(c, v, "%s must not be empty", key);
+		return set_string(field, s);
+	case K_STRING:
+		return set_string(field, s);
+	case K_URL:
+		if (*s && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
+			return fail(c, v, "%s: \"%s\" is not an http:// or https:// URL", key, s);
+		return set_string(field, s);
+	case K_ABSPATH:
+		if (*s && *s != '/')
+			return fail(c, v, "%s: \"%s\" must be an absolute path", key, s);
+		return set_string(field, s);
+	case K_LISTEN: {
+		struct listen_addr *l = field;
+
+		free(l->host);
+		l->host = NULL;
+		if (parse_listen(s, &l->host, &l->port))
+			return fail(c, v, "%s: \"%s\" is not host:port (e.g. 127.0.0.1:9464)", key,
+				    s);
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static int table_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+{
+	struct table_walk *w = arg;
+	char known[256] = "";
 	const char *s;
 	int err = 0;
 
-	for (unsigned int i = 0; i < N_MEMORY_KEYS; i++) {
-		const struct memory_key *mk = &memory_keys[i];
-		void *field = (char *)w->m + mk->offset;
-
-		if (strcmp(key, mk->key) != 0)
+	for (size_t i = 0; i < w->n; i++) {
+		if (strcmp(key, w->keys[i].key) != 0)
 			continue;
 		s = scalar(c, v, key, &err);
 		if (!s)
 			return err;
 		w->where[i] = v;
-		switch (mk->kind) {
-		case K_DURATION:
-			if (parse_duration_ms(s, field))
-				return fail(c, v, "%s: \"%s\" is not a duration (e.g. 500ms, 30s, 5m, 1h)",
-					    key, s);
-			if (*(uint64_t *)field == 0)
-				return fail(c, v, "%s must be greater than zero", key);
-			return 0;
-		case K_PERCENT:
-			if (parse_percent(s, field) || *(double *)field == 0)
-				return fail(c, v, "%s: \"%s\" is not a percentage above 0 and at most 100",
-					    key, s);
-			return 0;
-		case K_BOOL:
-			if (parse_bool(s, field))
-				return fail(c, v, "%s: \"%s\" is not true or false", key, s);
-			return 0;
-		case K_MB:
-			if (parse_uint(s, UINT64_C(1) << 40, field))
-				return fail(c, v, "%s: \"%s\" is not a whole number of MiB", key, s);
-			return 0;
-		}
+		return set_value(c, v, key, w->keys[i].kind, s, (char *)w->base + w->keys[i].offset);
 	}
-	return fail(c, v, "unknown key \"%s\" in memory", key);
+	for (size_t i = 0; i < w->n; i++)
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
+			 w->keys[i].key);
+	return fail(c, v, "unknown key \"%s\" in %s (known: %s)", key, w->section, known);
 }
 
-static yaml_node_t *value_node(struct memory_walk *w, const char *key)
+static int load_table(struct ctx *c, yaml_node_t *map, struct table_walk *w)
 {
-	for (unsigned int i = 0; i < N_MEMORY_KEYS; i++)
-		if (strcmp(memory_keys[i].key, key) == 0)
+	return each_pair(c, map, w->section, table_pair, w);
+}
+
+static yaml_node_t *value_node(struct table_walk *w, const char *key)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->keys[i].key, key) == 0)
 			return w->where[i];
 	return NULL;
 }
 
 /* Where two settings disagree: the first one the file gives, else the section. */
-static yaml_node_t *where(struct memory_walk *w, yaml_node_t *map, const char *a, const char *b)
+static yaml_node_t *where(struct table_walk *w, yaml_node_t *map, const char *a, const char *b)
 {
 	yaml_node_t *n = value_node(w, a);
 
@@ -171,8 +246,8 @@ static yaml_node_t *where(struct memory_walk *w, yaml_node_t *map, const char *a
 
 static int load_memory(struct ctx *c, yaml_node_t *map, struct memory_config *m)
 {
-	struct memory_walk w = { .m = m };
-	int err = each_pair(c, map, "memory", memory_pair, &w);
+	struct table_walk w = TABLE("memory", memory_keys, m);
+	int err = load_table(c, map, &w);
 
 	if (err)
 		return err;
@@ -320,32 +395,28 @@ static int load_targets(struct ctx *c, yaml_node_t *seq, struct config *cfg)
 	return 0;
 }
 
-static int exporter_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
+/* The token is read at load time, so a missing or empty file is a config error. */
+static int load_api(struct ctx *c, yaml_node_t *map, struct api_config *api)
 {
-	struct exporter_config *e = arg;
-	int err = 0;
-	const char *s = scalar(c, v, key, &err);
+	struct table_walk w = TABLE("api", api_keys, api);
+	char buf[1024];
+	yaml_node_t *v;
+	ssize_t n;
+	int err = load_table(c, map, &w);
 
-	if (!s)
+	if (err || !api->token_file)
 		return err;
-	if (strcmp(key, "listen") == 0) {
-		free(e->listen_host);
-		e->listen_host = NULL;
-		if (parse_listen(s, &e->listen_host, &e->listen_port))
-			return fail(c, v, "listen: \"%s\" is not host:port (e.g. 127.0.0.1:9464)", s);
-		return 0;
-	}
-	if (strcmp(key, "textfile_dir") == 0) {
-		free(e->textfile_dir);
-		e->textfile_dir = NULL;
-		if (!*s)
-			return 0;
-		if (*s != '/')
-			return fail(c, v, "textfile_dir: \"%s\" must be an absolute path", s);
-		e->textfile_dir = strdup(s);
-		return e->textfile_dir ? 0 : -ENOMEM;
-	}
-	return fail(c, v, "unknown key \"%s\" in exporter (known: listen, textfile_dir)", key);
+	v = value_node(&w, "token_file");
+	n = procfs__read(api->token_file, buf, sizeof(buf));
+	if (n < 0)
+		return fail(c, v, "token_file: cannot read %s: %s", api->token_file,
+			    strerror((int)-n));
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (n == 0)
+		return fail(c, v, "token_file: %s is empty", api->token_file);
+	api->token = strdup(buf);
+	return api->token ? 0 : -ENOMEM;
 }
 
 static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
@@ -356,9 +427,21 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		return load_memory(c, v, &cfg->memory);
 	if (strcmp(key, "targets") == 0)
 		return load_targets(c, v, cfg);
-	if (strcmp(key, "exporter") == 0)
-		return each_pair(c, v, "exporter", exporter_pair, &cfg->exporter);
-	return fail(c, v, "unknown section \"%s\" (known: memory, targets, exporter)", key);
+	if (strcmp(key, "exporter") == 0) {
+		struct table_walk w = TABLE("exporter", exporter_keys, &cfg->exporter);
+
+		return load_table(c, v, &w);
+	}
+	if (strcmp(key, "pushgateway") == 0) {
+		struct table_walk w = TABLE("pushgateway", push_keys, &cfg->push);
+
+		return load_table(c, v, &w);
+	}
+	if (strcmp(key, "api") == 0)
+		return load_api(c, v, &cfg->api);
+	return fail(c, v,
+		    "unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api)",
+		    key);
 }
 
 static int set_defaults(struct config *cfg)
@@ -374,9 +457,12 @@ static int set_defaults(struct config *cfg)
 		.max_memory_mb = 1024,
 		.max_heap_mb = 512,
 	};
-	cfg->exporter.listen_port = 9464;
-	cfg->exporter.listen_host = strdup("127.0.0.1");
-	return cfg->exporter.listen_host ? 0 : -ENOMEM;
+	cfg->exporter.listen.port = 9464;
+	cfg->exporter.listen.host = strdup("127.0.0.1");
+	cfg->push.job = strdup("memtide");
+	cfg->push.timeout_ms = 5000;
+	cfg->push.delete_on_shutdown = true;
+	return cfg->exporter.listen.host && cfg->push.job ? 0 : -ENOMEM;
 }
 
 /* Without a targets section, track what `make run` shows: the largest processes. */
@@ -476,8 +562,13 @@ void config__free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_targets; i++)
 		rule_free(&cfg->targets[i]);
 	free(cfg->targets);
-	free(cfg->exporter.listen_host);
+	free(cfg->exporter.listen.host);
 	free(cfg->exporter.textfile_dir);
+	free(cfg->push.url);
+	free(cfg->push.job);
+	free(cfg->push.instance);
+	free(cfg->api.token_file);
+	free(cfg->api.token);
 	free(cfg->path);
 	free(cfg);
 }

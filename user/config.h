@@ -35,10 +35,28 @@ struct target_rule {
 	enum heap_tier heap;
 };
 
+struct listen_addr {
+	char *host; /* "" for every address */
+	unsigned int port;
+};
+
 struct exporter_config {
-	char *listen_host;
-	unsigned int listen_port;
+	struct listen_addr listen;
 	char *textfile_dir; /* NULL: no textfile output */
+};
+
+struct push_config {
+	char *url; /* NULL: no push */
+	char *job;
+	char *instance; /* NULL: $NODE_NAME, else the host name */
+	uint64_t interval_ms; /* 0: the monitor interval */
+	uint64_t timeout_ms;
+	bool delete_on_shutdown;
+};
+
+struct api_config {
+	char *token_file; /* NULL: POSTs need no token */
+	char *token; /* the file's content, read at load */
 };
 
 struct config {
@@ -47,6 +65,8 @@ struct config {
 	struct target_rule *targets;
 	size_t n_targets;
 	struct exporter_config exporter;
+	struct push_config push;
+	struct api_config api;
 };
 
 /* Reads and validates @path. On error returns -errno (-EINVAL for content

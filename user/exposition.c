@@ -255,6 +255,17 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	expo__sample(b, "memtide_config_last_reload_success_timestamp_seconds", NULL, 0,
 		     a->config_reload_time);
 
+	expo__family(b, "memtide_push_success_total", "counter",
+		     "Pushes the Pushgateway accepted.");
+	expo__sample_u64(b, "memtide_push_success_total", NULL, 0, a->push.successes);
+	expo__family(b, "memtide_push_failures_total", "counter",
+		     "Pushes that failed (unreachable, timed out, or refused).");
+	expo__sample_u64(b, "memtide_push_failures_total", NULL, 0, a->push.failures);
+	expo__family(b, "memtide_push_last_success_timestamp_seconds", "gauge",
+		     "When a push last succeeded, in unix seconds; 0: never.");
+	expo__sample(b, "memtide_push_last_success_timestamp_seconds", NULL, 0,
+		     a->push.last_success_time);
+
 	expo__family(b, "memtide_collection_duration_seconds", "gauge",
 		     "How long building the latest snapshot took.");
 	expo__sample(b, "memtide_collection_duration_seconds", NULL, 0, a->collect_seconds);

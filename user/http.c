@@ -1,28 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * Every answer is built from one snapshot reference, so /metrics and the JSON
+ * documents agree. Limits keep a flood of clients from costing the agent more
+ * than a bounded amount of memory: connections (in total and per address),
+ * an idle timeout, memory per connection, and a small cap on request bodies.
+ */
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <microhttpd.h>
+#include "api.h"
+#include "config.h"
 #include "exposition.h"
 #include "http.h"
 #include "log.h"
 #include "snapshot.h"
 
-#define CONNECTION_LIMIT 256
-#define PER_IP_LIMIT 64
+#define CONNECTION_LIMIT 512
+#define PER_IP_LIMIT 128
 #define CONNECTION_TIMEOUT_S 10
-#define MEMORY_LIMIT (256 * 1024)
+#define MEMORY_LIMIT (64 * 1024)
+#define BODY_MAX 4096
+#define JSON_MAX (16u << 20)
+#define JSON_TYPE "application/json"
 
 struct http {
 	struct MHD_Daemon *daemon;
+	pthread_mutex_t lock;
+	char *token;
+};
+
+/* Per request, freed when it completes. */
+struct request {
+	size_t body_len;
+	bool too_big;
 };
 
 static const char index_page[] =
-	"<html><head><title>memtide</title></head><body><h1>memtide</h1>"
-	"<p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
+	"<html><head><title>memtide</title></head><body><h1>memtide</h1><ul>"
+	"<li><a href=\"/metrics\">/metrics</a></li>"
+	"<li><a href=\"/health\">/health</a></li>"
+	"<li><a href=\"/api/v1/memory/stats\">/api/v1/memory/stats</a></li>"
+	"</ul></body></html>\n";
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
 			     const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
@@ -36,6 +60,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -47,53 +73,216 @@ static enum MHD_Result error(struct MHD_Connection *conn, unsigned int status, c
 	char body[256];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
 
-	return reply(conn, status, "application/json", body, (size_t)n, MHD_RESPMEM_MUST_COPY,
-		     allow);
+	return reply(conn, status, JSON_TYPE, body, (size_t)n, MHD_RESPMEM_MUST_COPY, allow);
 }
 
-static enum MHD_Result serve_metrics(struct MHD_Connection *conn)
+/* Takes over @b's text. */
+static enum MHD_Result reply_buf(struct MHD_Connection *conn, unsigned int status, struct buf *b)
 {
-	struct snapshot *s = snapshot__current();
+	size_t len;
+	char *text;
+	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	if (!s || !s->metrics)
-		ret = error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
-	else
-		ret = reply(conn, MHD_HTTP_OK, EXPOSITION_CONTENT_TYPE, s->metrics, s->metrics_len,
-			    MHD_RESPMEM_MUST_COPY, NULL);
-	snapshot__put(s);
+	if (b->err) {
+		buf__free(b);
+		return error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "response too large", NULL);
+	}
+	text = buf__steal(b, &len);
+	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
 	return ret;
+}
+
+/* ?pid=N: 0 when absent, -1 when malformed. */
+static int pid_argument(struct MHD_Connection *conn)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "pid");
+	uint64_t pid;
+
+	if (!v)
+		return 0;
+	return parse_uint(v, 4194304, &pid) || pid == 0 ? -1 : (int)pid;
+}
+
+static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn,
+				     struct snapshot *s)
+{
+	(void)h;
+	if (!s || !s->metrics)
+		return error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
+	return reply(conn, MHD_HTTP_OK, EXPOSITION_CONTENT_TYPE, s->metrics, s->metrics_len,
+		     MHD_RESPMEM_MUST_COPY, NULL);
+}
+
+static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn,
+				    struct snapshot *s)
+{
+	struct buf b;
+
+	(void)h;
+	buf__init(&b, JSON_MAX);
+	return reply_buf(conn, api__health(s, (double)time(NULL), &b), &b);
+}
+
+typedef int (*document_fn)(const struct snapshot *s, int pid, struct buf *out);
+
+static enum MHD_Result serve_document(struct MHD_Connection *conn, struct snapshot *s,
+				      document_fn fn)
+{
+	int pid = pid_argument(conn);
+	struct buf b;
+
+	if (pid < 0)
+		return error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a process id", NULL);
+	if (!s)
+		return error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
+	buf__init(&b, JSON_MAX);
+	if (fn(s, pid, &b) == -ENOENT) {
+		buf__free(&b);
+		return error(conn, MHD_HTTP_NOT_FOUND, "no tracked process has that pid", NULL);
+	}
+	return reply_buf(conn, MHD_HTTP_OK, &b);
+}
+
+static enum MHD_Result serve_stats(struct http *h, struct MHD_Connection *conn,
+				   struct snapshot *s)
+{
+	(void)h;
+	return serve_document(conn, s, api__stats);
+}
+
+/* Compares every byte whatever the input, so timing tells nothing of the token. */
+static bool token_matches(const char *given, const char *token)
+{
+	size_t n = strlen(token), m = strlen(given);
+	unsigned char diff = n != m;
+
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)token[i] ^ (unsigned char)(i < m ? given[i] : 0);
+	return diff == 0;
+}
+
+static bool authorized(struct http *h, struct MHD_Connection *conn)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+	bool ok;
+
+	pthread_mutex_lock(&h->lock);
+	ok = !h->token ||
+	     (auth && strncmp(auth, "Bearer ", 7) == 0 && token_matches(auth + 7, h->token));
+	pthread_mutex_unlock(&h->lock);
+	return ok;
+}
+
+static enum MHD_Result serve_gc(struct http *h, struct MHD_Connection *conn, struct snapshot *s)
+{
+	if (!authorized(h, conn))
+		return error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required", NULL);
+	return serve_document(conn, s, api__gc);
+}
+
+static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn,
+				   struct snapshot *s)
+{
+	(void)h;
+	(void)s;
+	return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", index_page,
+		     sizeof(index_page) - 1, MHD_RESPMEM_PERSISTENT, NULL);
+}
+
+typedef enum MHD_Result (*route_fn)(struct http *h, struct MHD_Connection *conn,
+				    struct snapshot *s);
+
+static const struct route {
+	const char *path;
+	const char *allow; /* the methods, as the Allow header lists them */
+	route_fn fn;
+} routes[] = {
+	{ "/metrics", "GET, HEAD", serve_metrics },
+	{ "/health", "GET, HEAD", serve_health },
+	{ "/api/v1/memory/stats", "GET, HEAD", serve_stats },
+	{ "/api/v1/memory/gc", "POST", serve_gc },
+	{ "/", "GET, HEAD", serve_index },
+};
+
+static bool method_allowed(const char *method, const char *allow)
+{
+	size_t n = strlen(method);
+
+	for (const char *p = allow; *p; p += strspn(p, ", ")) {
+		size_t len = strcspn(p, ", ");
+
+		if (len == n && strncmp(p, method, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
 			      const char *method, const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **con_cls)
 {
-	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		   strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	struct http *h = cls;
+	struct request *req = *con_cls;
+	const struct route *route = NULL;
+	struct snapshot *s;
+	enum MHD_Result ret;
 
-	(void)cls;
 	(void)version;
 	(void)upload_data;
-	/* First call per request: headers only. Bodies are never read: none is needed. */
-	if (!*con_cls) {
-		*con_cls = conn;
+	if (!req) {
+		const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t n;
+
+		req = calloc(1, sizeof(*req));
+		if (!req)
+			return MHD_NO;
+		*con_cls = req;
+		/* Refuse a declared oversized body before reading any of it. */
+		if (length && (parse_uint(length, UINT64_MAX, &n) || n > BODY_MAX))
+			return error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large",
+				     NULL);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
+		req->body_len += *upload_data_size;
+		req->too_big |= req->body_len > BODY_MAX;
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (strcmp(url, "/metrics") == 0)
-		return get ? serve_metrics(conn)
-			   : error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-				   "GET, HEAD");
-	if (strcmp(url, "/") == 0)
-		return get ? reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", index_page,
-				   sizeof(index_page) - 1, MHD_RESPMEM_PERSISTENT, NULL)
-			   : error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
-				   "GET, HEAD");
-	return error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
+	if (req->too_big)
+		return error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !route; i++)
+		if (strcmp(url, routes[i].path) == 0)
+			route = &routes[i];
+	if (!route)
+		return error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
+	if (!method_allowed(method, route->allow))
+		return error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", route->allow);
+	s = snapshot__current();
+	ret = route->fn(h, conn, s);
+	snapshot__put(s);
+	return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		      enum MHD_RequestTerminationCode code)
+{
+	(void)cls;
+	(void)conn;
+	(void)code;
+	free(*con_cls);
+	*con_cls = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -131,23 +320,39 @@ int http__start(const char *host, unsigned int port, struct http **out)
 		freeaddrinfo(ai);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&h->lock, NULL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, NULL,
+	h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 				     MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
 				     MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (!h->daemon) {
 		log_error("cannot listen on %s:%u (in use, or not an address of this host)", host,
 			  port);
+		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return -EADDRINUSE;
 	}
 	*out = h;
+	return 0;
+}
+
+int http__set_token(struct http *h, const char *token)
+{
+	char *copy = token ? strdup(token) : NULL;
+
+	if (token && !copy)
+		return -ENOMEM;
+	pthread_mutex_lock(&h->lock);
+	free(h->token);
+	h->token = copy;
+	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
 
@@ -156,5 +361,7 @@ void http__stop(struct http *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->daemon);
+	pthread_mutex_destroy(&h->lock);
+	free(h->token);
 	free(h);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "procfs.h"
+#include "push.h"
 
 struct sample {
 	int pid;
@@ -36,12 +37,15 @@ struct agent_stats {
 	double config_reload_time;
 	double collect_seconds;
 	double start_time;
+	bool bpf_ok; /* the kernel tier answered this snapshot */
+	struct push_stats push;
 };
 
 struct snapshot {
 	int refs;
 	double time; /* unix seconds */
 	struct agent_stats agent;
+	struct memory_config memory; /* the thresholds in force when it was taken */
 	size_t n;
 	struct sample *samples;
 	/* Prometheus text, rendered once for /metrics, the textfile and pushes. */

@@ -48,8 +48,8 @@ static void defaults_are_the_spec(void **state)
 	assert_true(cfg->memory.force_gc_threshold == 95.0);
 	assert_int_equal(cfg->memory.max_memory_mb, 1024);
 	assert_int_equal(cfg->memory.max_heap_mb, 512);
-	assert_string_equal(cfg->exporter.listen_host, "127.0.0.1");
-	assert_int_equal(cfg->exporter.listen_port, 9464);
+	assert_string_equal(cfg->exporter.listen.host, "127.0.0.1");
+	assert_int_equal(cfg->exporter.listen.port, 9464);
 	assert_null(cfg->exporter.textfile_dir);
 	/* No targets section: the largest 10 processes, kernel tier. */
 	assert_int_equal(cfg->n_targets, 1);
@@ -116,8 +116,8 @@ static void full_file(void **state)
 	assert_true(cfg->targets[2].hooked);
 	assert_int_equal(cfg->targets[2].top_rss, 3);
 	assert_int_equal(cfg->targets[2].heap, HEAP_HOOK);
-	assert_string_equal(cfg->exporter.listen_host, "::1");
-	assert_int_equal(cfg->exporter.listen_port, 9100);
+	assert_string_equal(cfg->exporter.listen.host, "::1");
+	assert_int_equal(cfg->exporter.listen.port, 9100);
 	assert_string_equal(cfg->exporter.textfile_dir, "/var/lib/node_exporter");
 	config__free(cfg);
 }

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The spec's JSON shapes. Heap figures that the process's tier cannot know
+ * (every heap field in the kernel tier) are null rather than a made-up 0; the
+ * summary sums what is known and is null where nothing is.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "api.h"
+
+void json__string(struct buf *b, const char *s)
+{
+	buf__adds(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf__addf(b, "\\%c", *p);
+		else if (*p == '\n')
+			buf__adds(b, "\\n");
+		else if (*p == '\t')
+			buf__adds(b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf__addf(b, "\\u%04x", *p);
+		else
+			buf__add(b, p, 1);
+	}
+	buf__adds(b, "\"");
+}
+
+void json__number(struct buf *b, double v)
+{
+	if (!isfinite(v))
+		buf__adds(b, "null");
+	else if (v == floor(v) && fabs(v) < 1e15)
+		buf__addf(b, "%.0f", v);
+	else
+		buf__addf(b, "%.17g", v);
+}
+
+/* The heap fields in the spec's order; none is known in the kernel tier. */
+static const char *const heap_fields[] = {
+	"alloc_bytes",	    "total_alloc_bytes", "heap_alloc_bytes", "heap_sys_bytes",
+	"heap_idle_bytes",  "heap_inuse_bytes",	 "heap_objects",     "gc_count",
+	"gc_cpu_fraction",
+};
+
+static void memory_fields(struct buf *b, const struct memory_config *m, double sys_bytes,
+			  double usage, double limit_mb)
+{
+	for (size_t i = 0; i < sizeof(heap_fields) / sizeof(heap_fields[0]); i++)
+		buf__addf(b, "\"%s\":null,", heap_fields[i]);
+	buf__adds(b, "\"sys_bytes\":");
+	json__number(b, sys_bytes);
+	buf__adds(b, ",\"usage_percent\":");
+	json__number(b, usage);
+	buf__adds(b, ",\"max_memory_mb\":");
+	json__number(b, limit_mb);
+	buf__adds(b, ",\"high_water_mark\":");
+	json__number(b, m->high_water_mark_percent);
+	buf__adds(b, ",\"low_water_mark\":");
+	json__number(b, m->low_water_mark_percent);
+	buf__adds(b, ",\"alert_threshold\":");
+	json__number(b, m->alert_threshold);
+}
+
+static double limit_mb(const struct sample *s)
+{
+	return (double)s->limit_bytes / (1024.0 * 1024.0);
+}
+
+static void process(struct buf *b, const struct snapshot *snap, const struct sample *s)
+{
+	buf__addf(b, "{\"pid\":%d,\"comm\":", s->pid);
+	json__string(b, s->comm);
+	buf__adds(b, ",\"tier\":");
+	json__string(b, heap_tier__name(s->tier));
+	if (s->container[0]) {
+		buf__adds(b, ",\"container\":");
+		json__string(b, s->container);
+	}
+	buf__adds(b, ",");
+	memory_fields(b, &snap->memory, (double)s->rss_bytes, s->usage_percent, limit_mb(s));
+	buf__adds(b, "}");
+}
+
+static const struct sample *find(const struct snapshot *s, int pid)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->samples[i].pid == pid)
+			return &s->samples[i];
+	return NULL;
+}
+
+/*
+ * The summary: sys_bytes summed; usage_percent and max_memory_mb are those of
+ * the process nearest its limit, the figure the watermarks act on.
+ */
+int api__stats(const struct snapshot *s, int pid, struct buf *out)
+{
+	const struct sample *only = pid ? find(s, pid) : NULL, *worst = NULL;
+	double sys = 0;
+
+	if (pid && !only)
+		return -ENOENT;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct sample *p = &s->samples[i];
+
+		if (only && p != only)
+			continue;
+		sys += (double)p->rss_bytes;
+		if (!worst || p->usage_percent > worst->usage_percent)
+			worst = p;
+	}
+	buf__adds(out, "{\"memory\":{");
+	memory_fields(out, &s->memory, sys, worst ? worst->usage_percent : 0,
+		      worst ? limit_mb(worst) : (double)s->memory.max_memory_mb);
+	buf__adds(out, "},\"processes\":[");
+	for (size_t i = 0, n = 0; i < s->n; i++) {
+		if (only && &s->samples[i] != only)
+			continue;
+		buf__adds(out, n++ ? "," : "");
+		process(out, s, &s->samples[i]);
+	}
+	buf__adds(out, "]}\n");
+	return out->err;
+}
+
+const char *api__memory_state(const struct snapshot *s)
+{
+	const char *state = "ok";
+
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->samples[i].usage_percent > s->memory.alert_threshold)
+			return "critical";
+		if (s->samples[i].usage_percent > s->memory.high_water_mark_percent)
+			state = "warning";
+	}
+	return state;
+}
+
+static int severity(const char *state)
+{
+	return strcmp(state, "critical") == 0 ? 2 : strcmp(state, "warning") == 0 ? 1 : 0;
+}
+
+unsigned int api__health(const struct snapshot *s, double now, struct buf *out)
+{
+	const char *memory = s ? api__memory_state(s) : "unknown";
+	const char *bpf = s && s->agent.bpf_ok ? "ok" : "critical";
+	const char *push = "disabled", *status;
+	time_t secs = (time_t)now;
+	char stamp[32];
+	struct tm tm;
+
+	if (s && s->agent.push.enabled)
+		push = s->agent.push.consecutive_failures ? "warning" : "ok";
+	status = severity(bpf) > severity(memory) ? bpf : memory;
+	if (severity(push) > severity(status))
+		status = push;
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf__addf(out,
+		  "{\"status\":\"%s\",\"time\":\"%s\",\"services\":{\"bpf\":\"%s\","
+		  "\"pushgateway\":\"%s\",\"memory\":\"%s\"}}\n",
+		  status, stamp, bpf, push, memory);
+	return s && s->agent.bpf_ok ? 200 : 503;
+}
+
+/* The control hook is not part of this build: nothing can be trimmed, and
+ * the answer says so per target rather than pretending. */
+int api__gc(const struct snapshot *s, int pid, struct buf *out)
+{
+	const struct sample *only = pid ? find(s, pid) : NULL;
+
+	if (pid && !only)
+		return -ENOENT;
+	buf__adds(out, "{\"message\":");
+	json__string(out, only ? "not trimmed: the process has no control hook loaded"
+			       : "no target can be trimmed: no tracked process has the control hook loaded");
+	buf__adds(out, ",\"results\":[");
+	if (only) {
+		buf__addf(out, "{\"pid\":%d,\"comm\":", only->pid);
+		json__string(out, only->comm);
+		buf__adds(out, ",\"trimmed\":false,\"reason\":\"no control hook loaded\"}");
+	}
+	buf__adds(out, "]}\n");
+	return out->err;
+}

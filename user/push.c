@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pusher runs on its own thread with one reused curl handle, so a slow or
+ * absent Pushgateway never holds up collection or any other output. Failures
+ * back off exponentially (with jitter, capped); every push sends the whole
+ * snapshot with PUT, so processes that exited vanish from the group.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "exposition.h"
+#include "log.h"
+#include "push.h"
+#include "snapshot.h"
+
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+#define ERROR_BODY_MAX 1024
+
+struct push {
+	struct push_config cfg; /* strings owned */
+	uint64_t interval_ms;
+	char *url;
+	CURL *curl;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping, final;
+	struct push_stats stats;
+	unsigned int seed;
+};
+
+static bool unreserved(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '-' || ch == '_' || ch == '.' || ch == '~';
+}
+
+static void base64url(struct buf *out, const char *s)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned int v = (unsigned char)s[i] << 16;
+		char quad[4];
+
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		quad[0] = alphabet[(v >> 18) & 63];
+		quad[1] = alphabet[(v >> 12) & 63];
+		quad[2] = i + 1 < n ? alphabet[(v >> 6) & 63] : '=';
+		quad[3] = i + 2 < n ? alphabet[v & 63] : '=';
+		buf__add(out, quad, 4);
+	}
+}
+
+static void group_label(struct buf *out, const char *name, const char *value)
+{
+	bool plain = *value != '\0';
+
+	for (const char *p = value; *p && plain; p++)
+		plain = unreserved(*p);
+	if (plain) {
+		buf__addf(out, "/%s/%s", name, value);
+		return;
+	}
+	/* The Pushgateway's form for empty values and values with '/' and the like. */
+	buf__addf(out, "/%s@base64/", name);
+	if (*value)
+		base64url(out, value);
+	else
+		buf__adds(out, "=");
+}
+
+int push__group_path(const char *job, const char *instance, struct buf *out)
+{
+	buf__adds(out, "/metrics");
+	group_label(out, "job", job);
+	group_label(out, "instance", instance);
+	return out->err;
+}
+
+static size_t keep_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *body = arg;
+
+	/* Keep the start of an error body for the log; drop the rest quietly. */
+	if (body->len < ERROR_BODY_MAX)
+		buf__add(body, data, size * n < ERROR_BODY_MAX - body->len ? size * n
+									: ERROR_BODY_MAX - body->len);
+	return size * n;
+}
+
+/* One request; returns true on a 2xx answer. */
+static bool request(struct push *p, const char *method, const char *data, size_t len)
+{
+	struct curl_slist *headers = NULL;
+	struct buf body;
+	long status = 0;
+	CURLcode rc;
+
+	buf__init(&body, ERROR_BODY_MAX + 1);
+	curl_easy_setopt(p->curl, CURLOPT_HTTPGET, 1L); /* reset from the last request */
+	curl_easy_setopt(p->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (data) {
+		headers = curl_slist_append(NULL, "Content-Type: " EXPOSITION_CONTENT_TYPE);
+		curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &body);
+	rc = curl_easy_perform(p->curl);
+	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		log_warn("pushgateway %s %s: %s", method, p->url, curl_easy_strerror(rc));
+	} else {
+		curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status < 200 || status > 299)
+			log_warn("pushgateway %s %s: HTTP %ld: %.*s", method, p->url, status,
+				 (int)body.len, body.data ? body.data : "");
+	}
+	buf__free(&body);
+	return rc == CURLE_OK && status >= 200 && status <= 299;
+}
+
+static bool push_snapshot(struct push *p)
+{
+	struct snapshot *s = snapshot__current();
+	bool ok;
+
+	if (!s || !s->metrics) {
+		snapshot__put(s);
+		return true; /* nothing to push yet is not a failure */
+	}
+	ok = request(p, "PUT", s->metrics, s->metrics_len);
+	snapshot__put(s);
+	return ok;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void record(struct push *p, bool ok)
+{
+	struct timespec ts;
+
+	pthread_mutex_lock(&p->lock);
+	if (ok) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		p->stats.successes++;
+		p->stats.last_success_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		if (p->stats.consecutive_failures)
+			log_info("pushgateway %s: pushing again", p->url);
+		p->stats.consecutive_failures = 0;
+	} else {
+		p->stats.failures++;
+		p->stats.consecutive_failures++;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* interval × 2^(failures-1), capped, then scaled by a random 50–100%. */
+static uint64_t next_delay(struct push *p)
+{
+	unsigned int k = p->stats.consecutive_failures;
+	uint64_t delay = p->interval_ms;
+
+	if (!k)
+		return delay;
+	while (--k && delay < BACKOFF_CAP_MS)
+		delay *= 2;
+	if (delay > BACKOFF_CAP_MS)
+		delay = BACKOFF_CAP_MS;
+	return delay / 2 + (uint64_t)rand_r(&p->seed) % (delay / 2 + 1);
+}
+
+static void *run(void *arg)
+{
+	struct push *p = arg;
+	uint64_t next = now_ms();
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		if (now_ms() >= next) {
+			bool ok;
+
+			pthread_mutex_unlock(&p->lock);
+			ok = push_snapshot(p);
+			record(p, ok);
+			pthread_mutex_lock(&p->lock);
+			next = now_ms() + next_delay(p);
+			continue;
+		}
+		{
+			struct timespec until;
+			uint64_t wait = next - now_ms();
+
+			clock_gettime(CLOCK_MONOTONIC, &until);
+			until.tv_sec += (time_t)(wait / 1000);
+			until.tv_nsec += (long)(wait % 1000) * 1000000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&p->wake, &p->lock, &until);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (p->final) {
+		record(p, push_snapshot(p));
+		if (p->cfg.delete_on_shutdown && request(p, "DELETE", NULL, 0))
+			log_info("pushgateway: deleted group %s", p->url);
+	}
+	return NULL;
+}
+
+static char *instance_name(const struct push_config *cfg)
+{
+	const char *node = getenv("NODE_NAME");
+	char host[256];
+
+	if (cfg->instance)
+		return strdup(cfg->instance);
+	if (node && *node)
+		return strdup(node);
+	if (gethostname(host, sizeof(host)))
+		return strdup("unknown");
+	host[sizeof(host) - 1] = '\0';
+	return strdup(host);
+}
+
+static int build_url(struct push *p)
+{
+	char *instance = instance_name(&p->cfg);
+	size_t n = strlen(p->cfg.url);
+	struct buf url;
+
+	if (!instance)
+		return -ENOMEM;
+	buf__init(&url, 8192);
+	while (n && p->cfg.url[n - 1] == '/')
+		n--;
+	buf__add(&url, p->cfg.url, n);
+	push__group_path(p->cfg.job, instance, &url);
+	free(instance);
+	if (url.err) {
+		buf__free(&url);
+		return -ENOMEM;
+	}
+	p->url = buf__steal(&url, NULL);
+	return 0;
+}
+
+static void push_free(struct push *p)
+{
+	if (p->curl)
+		curl_easy_cleanup(p->curl);
+	pthread_cond_destroy(&p->wake);
+	pthread_mutex_destroy(&p->lock);
+	free(p->url);
+	free(p->cfg.url);
+	free(p->cfg.job);
+	free(p->cfg.instance);
+	free(p);
+}
+
+static void curl_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, struct push **out)
+{
+	static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+	pthread_condattr_t attr;
+	struct push *p;
+	int err;
+
+	*out = NULL;
+	if (!cfg->url)
+		return 0;
+	pthread_once(&curl_once, curl_init);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	p->cfg = *cfg;
+	p->cfg.url = strdup(cfg->url);
+	p->cfg.job = strdup(cfg->job);
+	p->cfg.instance = cfg->instance ? strdup(cfg->instance) : NULL;
+	p->interval_ms = cfg->interval_ms ? cfg->interval_ms : monitor_interval_ms;
+	p->stats.enabled = true;
+	p->seed = (unsigned int)getpid() ^ (unsigned int)now_ms();
+	err = -ENOMEM;
+	if (!p->cfg.url || !p->cfg.job || (cfg->instance && !p->cfg.instance) || build_url(p))
+		goto free_push;
+	p->curl = curl_easy_init();
+	if (!p->curl)
+		goto free_push;
+	curl_easy_setopt(p->curl, CURLOPT_URL, p->url);
+	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
+	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, keep_body);
+	curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "memtide");
+	err = -pthread_create(&p->thread, NULL, run, p);
+	if (err)
+		goto free_push;
+	log_info("pushing to %s every %llu ms", p->url, (unsigned long long)p->interval_ms);
+	*out = p;
+	return 0;
+
+free_push:
+	push_free(p);
+	return err;
+}
+
+void push__stop(struct push *p, bool final)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	p->final = final;
+	pthread_cond_signal(&p->wake);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	push_free(p);
+}
+
+void push__stats(struct push *p, struct push_stats *out)
+{
+	if (!p) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	*out = p->stats;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool push__same_config(const struct push_config *a, const struct push_config *b)
+{
+	return same_string(a->url, b->url) && same_string(a->job, b->job) &&
+	       same_string(a->instance, b->instance) && a->interval_ms == b->interval_ms &&
+	       a->timeout_ms == b->timeout_ms && a->delete_on_shutdown == b->delete_on_shutdown;
+}

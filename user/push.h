@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Pushgateway: PUT the current snapshot every interval from a thread of its own. */
+#ifndef MEMTIDE_PUSH_H
+#define MEMTIDE_PUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "config.h"
+
+struct push;
+
+struct push_stats {
+	bool enabled;
+	uint64_t successes, failures;
+	unsigned int consecutive_failures;
+	double last_success_time; /* unix seconds; 0: never */
+};
+
+/* *out is NULL (and 0 returned) when no URL is configured. */
+int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, struct push **out);
+/* With @final, pushes once more and then, if configured, deletes the group. */
+void push__stop(struct push *p, bool final);
+void push__stats(struct push *p, struct push_stats *out);
+bool push__same_config(const struct push_config *a, const struct push_config *b);
+
+/* "/metrics/job/<job>/instance/<instance>", values in @base64 form when they
+ * are empty or hold anything but unreserved URL characters. Pure. */
+int push__group_path(const char *job, const char *instance, struct buf *out);
+
+#endif

@@ -64,7 +64,7 @@ $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@

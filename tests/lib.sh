@@ -96,3 +96,15 @@ near() { awk -v s="$1" -v a="$2" -v b="$3" 'BEGIN { d = a - b; if (d < 0) d = -d
 
 proc_stat_field() { awk -v f="$2" '{ sub(/.*\) /, ""); print $(f - 2) }' "/proc/$1/stat"; }
 proc_status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# start_pushgateway PORT: the real Debian Pushgateway on 127.0.0.1:PORT, no persistence.
+start_pushgateway() {
+	prometheus-pushgateway --web.listen-address="127.0.0.1:$1" --persistence.file="" \
+		>>"$WORK/pushgateway.log" 2>&1 &
+	PG_PID=$!
+	PIDS+=("$PG_PID")
+	wait_until 15 curl -sf -o /dev/null "http://127.0.0.1:$1/-/ready"
+}
+
+# json EXPR: evaluates a Python expression over the JSON on stdin (bound to d).
+json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 #include "config.h"
 
+#define TOKEN_FIXTURE SOURCE_DIR "/tests/fixtures/token.txt"
+
 static struct config *parse_ok(const char *text)
 {
 	char err[CONFIG_ERR_LEN];
@@ -51,6 +53,13 @@ static void defaults_are_the_spec(void **state)
 	assert_string_equal(cfg->exporter.listen.host, "127.0.0.1");
 	assert_int_equal(cfg->exporter.listen.port, 9464);
 	assert_null(cfg->exporter.textfile_dir);
+	assert_null(cfg->push.url);
+	assert_string_equal(cfg->push.job, "memtide");
+	assert_null(cfg->push.instance);
+	assert_int_equal(cfg->push.interval_ms, 0);
+	assert_int_equal(cfg->push.timeout_ms, 5000);
+	assert_true(cfg->push.delete_on_shutdown);
+	assert_null(cfg->api.token);
 	/* No targets section: the largest 10 processes, kernel tier. */
 	assert_int_equal(cfg->n_targets, 1);
 	assert_int_equal(cfg->targets[0].top_rss, 10);
@@ -101,7 +110,16 @@ static void full_file(void **state)
 				      "    heap: hook\n"
 				      "exporter:\n"
 				      "  listen: \"[::1]:9100\"\n"
-				      "  textfile_dir: /var/lib/node_exporter\n");
+				      "  textfile_dir: /var/lib/node_exporter\n"
+				      "pushgateway:\n"
+				      "  url: http://127.0.0.1:9091/\n"
+				      "  job: node-memory\n"
+				      "  instance: \"\"\n"
+				      "  interval: 10s\n"
+				      "  timeout: 2s\n"
+				      "  delete_on_shutdown: false\n"
+				      "api:\n"
+				      "  token_file: " TOKEN_FIXTURE "\n");
 
 	(void)state;
 	assert_int_equal(cfg->memory.monitor_interval_ms, 500);
@@ -119,6 +137,13 @@ static void full_file(void **state)
 	assert_string_equal(cfg->exporter.listen.host, "::1");
 	assert_int_equal(cfg->exporter.listen.port, 9100);
 	assert_string_equal(cfg->exporter.textfile_dir, "/var/lib/node_exporter");
+	assert_string_equal(cfg->push.url, "http://127.0.0.1:9091/");
+	assert_string_equal(cfg->push.job, "node-memory");
+	assert_null(cfg->push.instance);
+	assert_int_equal(cfg->push.interval_ms, 10000);
+	assert_int_equal(cfg->push.timeout_ms, 2000);
+	assert_false(cfg->push.delete_on_shutdown);
+	assert_string_equal(cfg->api.token, "s3cret-token");
 	config__free(cfg);
 }
 
@@ -166,6 +191,15 @@ static void rejections(void **state)
 	parse_bad("exporter:\n  textfile_dir: relative/dir\n", "t.yaml:2:17:", "absolute path");
 	parse_bad("exporter:\n  port: 1\n", "t.yaml:2:9:", "unknown key \"port\"");
 	parse_bad("memory:\n  monitor_interval: 30s\n bad indent\n", "t.yaml:3:", "YAML syntax error");
+	parse_bad("pushgateway:\n  url: localhost:9091\n", "t.yaml:2:8:", "not an http:// or https:// URL");
+	parse_bad("pushgateway:\n  job: \"\"\n", "t.yaml:2:8:", "job must not be empty");
+	parse_bad("pushgateway:\n  interval: 0s\n", "t.yaml:2:13:", "greater than zero");
+	parse_bad("pushgateway:\n  timeout: soon\n", "t.yaml:2:12:", "not a duration");
+	parse_bad("pushgateway:\n  delete_on_shutdown: 1\n", "t.yaml:2:23:", "not true or false");
+	parse_bad("pushgateway:\n  urls: x\n", "t.yaml:2:9:", "unknown key \"urls\" in pushgateway");
+	parse_bad("api:\n  token_file: /nonexistent/token\n", "t.yaml:2:15:", "cannot read /nonexistent/token");
+	parse_bad("api:\n  token_file: /dev/null\n", "t.yaml:2:15:", "/dev/null is empty");
+	parse_bad("api:\n  token: x\n", "t.yaml:2:10:", "unknown key \"token\" in api");
 }
 
 static void missing_file(void **state)

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0
+/* JSON documents and Pushgateway paths, from fixture snapshots. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <cmocka.h>
+#include "api.h"
+#include "push.h"
+
+static struct snapshot *fixture(double usage_a, double usage_b)
+{
+	struct snapshot *s = snapshot__new(2);
+
+	s->n = 2;
+	s->memory = (struct memory_config){ .high_water_mark_percent = 80,
+					    .low_water_mark_percent = 60,
+					    .alert_threshold = 90,
+					    .max_memory_mb = 1024 };
+	s->samples[0] = (struct sample){ .pid = 10, .comm = "a\"b\\c\x01", .rss_bytes = 1000,
+					 .limit_bytes = 1 << 20, .usage_percent = usage_a };
+	s->samples[1] = (struct sample){ .pid = 11, .comm = "db", .container = "0123456789ab",
+					 .rss_bytes = 3000, .limit_bytes = 2 << 20,
+					 .usage_percent = usage_b };
+	s->agent.bpf_ok = true;
+	return s;
+}
+
+static char *render(int (*fn)(const struct snapshot *, int, struct buf *),
+		    const struct snapshot *s, int pid, int *rc)
+{
+	struct buf b;
+
+	buf__init(&b, 1 << 20);
+	*rc = fn(s, pid, &b);
+	return buf__steal(&b, NULL);
+}
+
+static void stats_document(void **state)
+{
+	struct snapshot *s = fixture(10, 50);
+	char *out;
+	int rc;
+
+	(void)state;
+	out = render(api__stats, s, 0, &rc);
+	assert_int_equal(rc, 0);
+	/* Summary: RSS summed; usage and limit of the process nearest its limit. */
+	assert_non_null(strstr(out, "{\"memory\":{\"alloc_bytes\":null,"));
+	assert_non_null(strstr(out, "\"sys_bytes\":4000,\"usage_percent\":50,\"max_memory_mb\":2,"
+				    "\"high_water_mark\":80,\"low_water_mark\":60,\"alert_threshold\":90},"));
+	assert_non_null(strstr(out, "{\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"none\","));
+	assert_non_null(strstr(out, "\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\""));
+	free(out);
+	out = render(api__stats, s, 11, &rc);
+	assert_int_equal(rc, 0);
+	assert_null(strstr(out, "\"pid\":10"));
+	assert_non_null(strstr(out, "\"sys_bytes\":3000"));
+	free(out);
+	free(render(api__stats, s, 12, &rc));
+	assert_int_equal(rc, -ENOENT);
+	snapshot__put(s);
+}
+
+static void health_states(void **state)
+{
+	const struct {
+		double a, b;
+		const char *memory;
+	} cases[] = { { 10, 79.9, "ok" }, { 10, 80.5, "warning" }, { 95, 50, "critical" } };
+	struct buf b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct snapshot *s = fixture(cases[i].a, cases[i].b);
+		char want[128];
+
+		buf__init(&b, 4096);
+		assert_int_equal(api__health(s, 1767225600, &b), 200);
+		snprintf(want, sizeof(want), "\"memory\":\"%s\"}}", cases[i].memory);
+		assert_non_null(strstr(b.data, want));
+		snprintf(want, sizeof(want), "{\"status\":\"%s\",\"time\":\"2026-01-01T00:00:00Z\"",
+			 cases[i].memory);
+		assert_non_null(strstr(b.data, want));
+		assert_non_null(strstr(b.data, "\"pushgateway\":\"disabled\""));
+		buf__free(&b);
+		snapshot__put(s);
+	}
+	/* A failing Pushgateway is a warning; a failing kernel tier breaks the agent. */
+	{
+		struct snapshot *s = fixture(1, 1);
+
+		s->agent.push = (struct push_stats){ .enabled = true, .consecutive_failures = 2 };
+		buf__init(&b, 4096);
+		assert_int_equal(api__health(s, 0, &b), 200);
+		assert_non_null(strstr(b.data, "{\"status\":\"warning\""));
+		assert_non_null(strstr(b.data, "\"pushgateway\":\"warning\""));
+		buf__free(&b);
+		s->agent.bpf_ok = false;
+		buf__init(&b, 4096);
+		assert_int_equal(api__health(s, 0, &b), 503);
+		assert_non_null(strstr(b.data, "{\"status\":\"critical\""));
+		buf__free(&b);
+		snapshot__put(s);
+	}
+	buf__init(&b, 4096);
+	assert_int_equal(api__health(NULL, 0, &b), 503);
+	buf__free(&b);
+}
+
+static void gc_document(void **state)
+{
+	struct snapshot *s = fixture(99, 99);
+	char *out;
+	int rc;
+
+	(void)state;
+	out = render(api__gc, s, 0, &rc);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "{\"message\":\"no target can be trimmed"));
+	assert_non_null(strstr(out, "\"results\":[]}"));
+	free(out);
+	out = render(api__gc, s, 11, &rc);
+	assert_non_null(strstr(out, "\"results\":[{\"pid\":11,\"comm\":\"db\",\"trimmed\":false,"));
+	free(out);
+	free(render(api__gc, s, 4242, &rc));
+	assert_int_equal(rc, -ENOENT);
+	snapshot__put(s);
+}
+
+static void json_values(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 4096);
+	json__string(&b, "tab\there\nnl é");
+	json__number(&b, 0.5);
+	json__number(&b, 1.0 / 0.0);
+	assert_string_equal(b.data, "\"tab\\there\\nnl é\"0.5null");
+	buf__free(&b);
+}
+
+static void group_paths(void **state)
+{
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 4096);
+	push__group_path("memtide", "node-1.example", &b);
+	assert_string_equal(b.data, "/metrics/job/memtide/instance/node-1.example");
+	buf__reset(&b);
+	push__group_path("a/b", "", &b);
+	assert_string_equal(b.data, "/metrics/job@base64/YS9i/instance@base64/=");
+	buf__reset(&b);
+	push__group_path("memtide", "host with space", &b);
+	assert_string_equal(b.data, "/metrics/job/memtide/instance@base64/aG9zdCB3aXRoIHNwYWNl");
+	buf__free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stats_document), cmocka_unit_test(health_states),
+		cmocka_unit_test(gc_document),	  cmocka_unit_test(json_values),
+		cmocka_unit_test(group_paths),
+	};
+
+	return cmocka_run_group_tests_name("api", tests, NULL, NULL);
+}

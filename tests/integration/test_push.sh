@@ -31,7 +31,7 @@ for g in json.load(sys.stdin)["data"]:
     if g["labels"].get("job") == "memtide-test" and g["labels"].get("instance") == "node/1":
         for m in g.get(fam, {}).get("metrics", []):
             print(",".join("%s=%s" % kv for kv in sorted(m["labels"].items())), m.get("value"))
-' "$1"
+' "$1" 2>/dev/null
 }
 has_target() { group_samples memory_sys_bytes | grep -q "pid=$F_PID"; }
 group_exists() { curl -sf "$PG/api/v1/metrics" | grep -q '"memtide-test"'; }

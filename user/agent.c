@@ -16,6 +16,7 @@
 #include "push.h"
 #include "snapshot.h"
 #include "textfile.h"
+#include "uprobe.h"
 
 #define DISCOVER_INTERVAL_MS 1000
 #define METRICS_MAX_BYTES (64u << 20)
@@ -24,6 +25,7 @@ struct agent {
 	struct config *cfg;
 	bool once;
 	struct loader *loader;
+	struct uprobe *uprobe;
 	struct collector *collector;
 	struct http *http;
 	struct push *push;
@@ -86,9 +88,12 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = loader__open(&a->loader);
 	if (err)
 		goto free_agent;
-	err = collector__new(a->loader, cfg, &a->collector);
+	/* Without it, uprobe-tier targets still get the kernel tier. */
+	if (uprobe__open(false, &a->uprobe))
+		a->uprobe = NULL;
+	err = collector__new(a->loader, a->uprobe, cfg, &a->collector);
 	if (err)
-		goto destroy_loader;
+		goto destroy_uprobe;
 	if (!once) {
 		err = start_http(a);
 		if (err)
@@ -103,12 +108,14 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 stop_http:
 	http__stop(a->http);
 	collector__free(a->collector);
-destroy_loader:
+destroy_uprobe:
+	uprobe__destroy(a->uprobe);
 	loader__destroy(a->loader);
 free_agent:
 	free(a);
 	return err;
 }
+
 
 void agent__free(struct agent *a)
 {
@@ -118,6 +125,7 @@ void agent__free(struct agent *a)
 	push__stop(a->push, true);
 	http__stop(a->http);
 	collector__free(a->collector);
+	uprobe__destroy(a->uprobe);
 	loader__destroy(a->loader);
 	config__free(a->cfg);
 	free(a);

@@ -17,10 +17,13 @@ struct tracked {
 	enum heap_tier tier;
 	char comm[PROC_COMM_LEN + 1];
 	bool kept; /* scratch for collector__discover() */
+	enum heap_state heap;
+	uint64_t cpu_ticks_at_attach; /* gc_cpu_fraction counts CPU time from here */
 };
 
 struct collector {
 	struct loader *loader;
+	struct uprobe *uprobe;
 	const struct config *cfg;
 	struct tracked *tracked; /* sorted by pid */
 	size_t n_tracked;
@@ -36,7 +39,8 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int collector__new(struct loader *loader, const struct config *cfg, struct collector **out)
+int collector__new(struct loader *loader, struct uprobe *uprobe, const struct config *cfg,
+		   struct collector **out)
 {
 	struct collector *c = calloc(1, sizeof(*c));
 
@@ -48,6 +52,7 @@ int collector__new(struct loader *loader, const struct config *cfg, struct colle
 		return -ENOMEM;
 	}
 	c->loader = loader;
+	c->uprobe = uprobe;
 	c->cfg = cfg;
 	c->mem_total = procfs__mem_total();
 	*out = c;
@@ -132,6 +137,46 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 	return 0;
 }
 
+static void heap_off(struct collector *c, struct tracked *t)
+{
+	if (t->heap == HEAP_STATE_ATTACHED)
+		uprobe__detach(c->uprobe, t->pid);
+	t->heap = HEAP_STATE_OFF;
+}
+
+/* Probes go on a process only when its rule asks for the uprobe tier. */
+static void heap_sync(struct collector *c, struct tracked *t, const struct proc_stat *st)
+{
+	int err;
+
+	if (t->tier != HEAP_UPROBE) {
+		heap_off(c, t);
+		return;
+	}
+	if (t->heap != HEAP_STATE_OFF)
+		return;
+	if (!c->uprobe) {
+		t->heap = HEAP_STATE_FAILED;
+		log_warn("pid %d (%s): the uprobe tier did not load; kernel tier only", t->pid,
+			 t->comm);
+		return;
+	}
+	err = uprobe__attach(c->uprobe, t->pid);
+	if (err == -ENOEXEC) {
+		t->heap = HEAP_STATE_UNSUPPORTED;
+		log_warn("pid %d (%s): no glibc mapped (static, or another C library); kernel tier only",
+			 t->pid, t->comm);
+	} else if (err) {
+		t->heap = HEAP_STATE_FAILED;
+		log_error("pid %d (%s): cannot attach the heap probes: %s", t->pid, t->comm,
+			  strerror(-err));
+	} else {
+		t->heap = HEAP_STATE_ATTACHED;
+		t->cpu_ticks_at_attach = st->utime + st->stime;
+		log_info("pid %d (%s): heap probes attached to its own libc", t->pid, t->comm);
+	}
+}
+
 int collector__discover(struct collector *c)
 {
 	struct proc_entry *procs = calloc(MAX_SCAN, sizeof(*procs));
@@ -162,18 +207,23 @@ int collector__discover(struct collector *c)
 			old->kept = true;
 			next[kept] = *old;
 			next[kept].kept = false;
-			next[kept++].tier = c->cfg->targets[e->selected_rule].heap;
+			next[kept].tier = c->cfg->targets[e->selected_rule].heap;
+			heap_sync(c, &next[kept++], &e->stat);
 			continue;
 		}
-		if (old) /* same number, another process */
+		if (old) { /* same number, another process */
+			heap_off(c, old);
 			loader__untrack(c->loader, old->pid);
+			old->kept = true;
+		}
 		if (start_tracking(c, e, &next[kept]) == 0)
-			kept++;
+			heap_sync(c, &next[kept++], &e->stat);
 	}
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		if (c->tracked[i].kept)
 			continue;
 		log_info("no longer tracking pid %d (%s)", c->tracked[i].pid, c->tracked[i].comm);
+		heap_off(c, &c->tracked[i]);
 		loader__untrack(c->loader, c->tracked[i].pid);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -239,6 +289,19 @@ static void agent_counters(struct collector *c, struct agent_stats *a, const str
 	}
 }
 
+static void fill_heap(struct collector *c, const struct tracked *t, const struct proc_stat *st,
+		      struct sample *s)
+{
+	double cpu_ns;
+
+	if (t->heap != HEAP_STATE_ATTACHED || uprobe__read(c->uprobe, t->pid, &s->heap))
+		return;
+	s->has_heap = true;
+	cpu_ns = (double)(st->utime + st->stime - t->cpu_ticks_at_attach) * 1e9 /
+		 (double)procfs__clock_ticks();
+	s->gc_cpu_fraction = cpu_ns > 0 ? (double)s->heap.trim_ns / cpu_ns : 0;
+}
+
 static bool same_process(const struct loader_process *p, const struct tracked *t)
 {
 	uint64_t ns_per_tick = 1000000000ULL / (uint64_t)procfs__clock_ticks();
@@ -299,7 +362,10 @@ struct snapshot *collector__snapshot(struct collector *c)
 		fill_sample(s, p);
 		fill_limit(c, s);
 		fill_container(s);
+		fill_heap(c, t, &st, s);
 		snap->agent.targets_by_tier[t->tier]++;
+		if (t->tier == HEAP_UPROBE)
+			snap->agent.heap_states[t->heap]++;
 		snap->n++;
 	}
 	free(procs);

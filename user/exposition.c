@@ -120,18 +120,38 @@ static size_t process_labels(const struct sample *s, char pid[16], struct label 
 /* A per-process gauge or counter whose value is read from each sample by @get. */
 typedef double (*sample_get)(const struct sample *s);
 
-static void per_process(struct buf *b, const struct snapshot *snap, const char *name,
-			const char *type, const char *help, sample_get get)
+typedef bool (*sample_pred)(const struct sample *s);
+
+static void per_process_where(struct buf *b, const struct snapshot *snap, const char *name,
+			      const char *type, const char *help, sample_get get, sample_pred pred)
 {
 	struct label l[MAX_LABELS];
 	char pid[16];
 
 	expo__family(b, name, type, help);
 	for (size_t i = 0; i < snap->n; i++) {
-		size_t n = process_labels(&snap->samples[i], pid, l, NULL, NULL);
+		size_t n;
 
+		if (pred && !pred(&snap->samples[i]))
+			continue;
+		n = process_labels(&snap->samples[i], pid, l, NULL, NULL);
 		expo__sample(b, name, l, n, get(&snap->samples[i]));
 	}
+}
+
+static void per_process(struct buf *b, const struct snapshot *snap, const char *name,
+			const char *type, const char *help, sample_get get)
+{
+	per_process_where(b, snap, name, type, help, get, NULL);
+}
+
+static bool has_heap(const struct sample *s);
+
+/* Only the processes whose heap tier gives the figure. */
+static void per_process_if(struct buf *b, const struct snapshot *snap, const char *name,
+			   const char *type, const char *help, sample_get get)
+{
+	per_process_where(b, snap, name, type, help, get, has_heap);
 }
 
 static double get_rss(const struct sample *s)
@@ -205,6 +225,167 @@ static void render_processes(const struct snapshot *snap, struct buf *b)
 	}
 }
 
+static const char *const heap_fn_names[HEAP_ALLOC_FNS] = {
+	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "memalign", "valloc", "pvalloc",
+};
+
+static double positive(int64_t v)
+{
+	return v > 0 ? (double)v : 0;
+}
+
+static double heap_alloc(const struct sample *s)
+{
+	return positive(s->heap.live_bytes);
+}
+
+static double heap_total(const struct sample *s)
+{
+	return (double)s->heap.total_alloc_bytes;
+}
+
+static double heap_chunks(const struct sample *s)
+{
+	return positive(s->heap.live_chunk_bytes);
+}
+
+static double heap_objects(const struct sample *s)
+{
+	return positive(s->heap.live_objects);
+}
+
+/* Approximate in this tier: malloc's memory lives in anonymous pages. */
+static double heap_sys(const struct sample *s)
+{
+	double anon = (double)s->anon_bytes, inuse = heap_chunks(s);
+
+	return anon > inuse ? anon : inuse;
+}
+
+static double heap_idle(const struct sample *s)
+{
+	return heap_sys(s) - heap_chunks(s);
+}
+
+static double heap_trims(const struct sample *s)
+{
+	return (double)s->heap.trims;
+}
+
+static double heap_cpu(const struct sample *s)
+{
+	return s->gc_cpu_fraction;
+}
+
+static double heap_frees(const struct sample *s)
+{
+	return (double)s->heap.frees;
+}
+
+static double heap_frees_unknown(const struct sample *s)
+{
+	return (double)s->heap.frees_unknown;
+}
+
+static double heap_dropped(const struct sample *s)
+{
+	return (double)s->heap.dropped;
+}
+
+static bool has_heap(const struct sample *s)
+{
+	return s->has_heap;
+}
+
+/* Log2 buckets [2^i, 2^(i+1)) become le="2^(i+1)", from 2^@first to 2^@last. */
+static void log2_histogram(struct buf *b, const char *name, const struct label *l, size_t n,
+			   const __u64 *hist, size_t buckets, size_t first, size_t last,
+			   double sum)
+{
+	double bounds[64];
+	uint64_t counts[65] = { 0 };
+	size_t nb = 0;
+
+	for (size_t k = first; k <= last && nb < 64; k++)
+		bounds[nb++] = (double)(1ULL << k);
+	for (size_t i = 0; i < buckets; i++) {
+		size_t k = i + 1 < first ? 0 : i + 1 - first; /* bucket i lies below 2^(i+1) */
+
+		counts[k < nb ? k : nb] += hist[i];
+	}
+	expo__histogram(b, name, l, n, bounds, counts, nb, sum);
+}
+
+static void render_heap(const struct snapshot *snap, struct buf *b)
+{
+	struct label l[MAX_LABELS];
+	char pid[16];
+
+	per_process_if(b, snap, "memory_alloc_bytes", "gauge",
+		       "Live bytes requested from malloc and not freed, of the blocks allocated while probed.",
+		       heap_alloc);
+	per_process_if(b, snap, "memory_total_alloc_bytes", "counter",
+		       "Bytes requested since probing began (each size, each realloc's new size).",
+		       heap_total);
+	per_process_if(b, snap, "memory_heap_alloc_bytes", "gauge",
+		       "Live blocks as malloc holds them (chunk sizes, with overhead).", heap_chunks);
+	per_process_if(b, snap, "memory_heap_inuse_bytes", "gauge",
+		       "Bytes in in-use chunks (the uprobe tier sees the same chunks as heap_alloc).",
+		       heap_chunks);
+	per_process_if(b, snap, "memory_heap_objects", "gauge",
+		       "Live allocations, of those made while probed.", heap_objects);
+	per_process_if(b, snap, "memory_heap_sys_bytes", "gauge",
+		       "Bytes malloc holds from the OS; in the uprobe tier, approximated by resident anonymous memory.",
+		       heap_sys);
+	per_process_if(b, snap, "memory_heap_idle_bytes", "gauge",
+		       "heap_sys minus heap_inuse: free but retained, what a trim can return.",
+		       heap_idle);
+	per_process_if(b, snap, "memory_gc_count_total", "counter", "malloc_trim calls.",
+		       heap_trims);
+	per_process_if(b, snap, "memory_gc_cpu_fraction", "gauge",
+		       "Time in malloc_trim over the process's CPU time since probing began.",
+		       heap_cpu);
+	per_process_if(b, snap, "memory_heap_free_calls_total", "counter", "free() calls (not free(NULL)).",
+		       heap_frees);
+	per_process_if(b, snap, "memory_heap_untracked_frees_total", "counter",
+		       "free() of blocks allocated before probing began (or not recorded).",
+		       heap_frees_unknown);
+	per_process_if(b, snap, "memory_heap_unrecorded_blocks_total", "counter",
+		       "Allocations not recorded because the process's block map was full.",
+		       heap_dropped);
+
+	expo__family(b, "memory_heap_alloc_calls_total", "counter",
+		     "Allocating calls by function (memalign includes aligned_alloc).");
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+
+		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
+			size_t n = process_labels(s, pid, l, "function", heap_fn_names[f]);
+
+			expo__sample_u64(b, "memory_heap_alloc_calls_total", l, n, s->heap.calls[f]);
+		}
+	}
+	expo__family(b, "memory_gc_pause_ns", "histogram", "Duration of each malloc_trim call, in ns.");
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+		size_t n = process_labels(s, pid, l, NULL, NULL);
+
+		if (s->has_heap)
+			log2_histogram(b, "memory_gc_pause_ns", l, n, s->heap.trim_hist,
+				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->heap.trim_ns);
+	}
+	expo__family(b, "memory_heap_alloc_size_bytes", "histogram",
+		     "Requested sizes of allocations, in bytes (log2 buckets).");
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+		size_t n = process_labels(s, pid, l, NULL, NULL);
+
+		if (s->has_heap)
+			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, s->heap.size_hist,
+				       HEAP_SIZE_BUCKETS, 3, 30, (double)s->heap.total_alloc_bytes);
+	}
+}
+
 static void render_node(const struct snapshot *snap, struct buf *b)
 {
 	const struct agent_stats *a = &snap->agent;
@@ -247,6 +428,18 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 		     "Processes the targets rules select but memtide does not track: over its limit of 4096.");
 	expo__sample_u64(b, "memtide_targets_dropped", NULL, 0, a->targets_dropped);
 
+	expo__family(b, "memtide_uprobe_targets", "gauge",
+		     "Processes selected for the uprobe tier, by state (unsupported: no glibc mapped).");
+	{
+		static const char *const states[HEAP_STATES] = { "pending", "attached",
+								  "unsupported", "failed" };
+
+		for (int st = HEAP_STATE_ATTACHED; st < HEAP_STATES; st++) {
+			l[0] = (struct label){ "state", states[st] };
+			expo__sample_u64(b, "memtide_uprobe_targets", l, 1, a->heap_states[st]);
+		}
+	}
+
 	expo__family(b, "memtide_config_last_reload_successful", "gauge",
 		     "Whether the last configuration (re)load succeeded.");
 	expo__sample(b, "memtide_config_last_reload_successful", NULL, 0, a->config_reload_ok);
@@ -277,6 +470,7 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 int exposition__render(const struct snapshot *snap, struct buf *b)
 {
 	render_processes(snap, b);
+	render_heap(snap, b);
 	render_node(snap, b);
 	render_agent(snap, b);
 	return b->err;

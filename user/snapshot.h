@@ -12,6 +12,11 @@
 #include "config.h"
 #include "procfs.h"
 #include "push.h"
+#include "uprobe.h"
+
+/* How a process's heap tier stands. */
+enum heap_state { HEAP_STATE_OFF, HEAP_STATE_ATTACHED, HEAP_STATE_UNSUPPORTED, HEAP_STATE_FAILED,
+		  HEAP_STATES };
 
 struct sample {
 	int pid;
@@ -24,11 +29,15 @@ struct sample {
 	uint64_t limit_bytes; /* what usage is measured against */
 	bool limit_from_cgroup;
 	double usage_percent;
+	bool has_heap; /* the uprobe tier's figures below are filled */
+	struct heap_stats heap;
+	double gc_cpu_fraction;
 };
 
 struct agent_stats {
 	uint64_t targets_by_tier[HEAP_HOOK + 1];
 	uint64_t targets_dropped; /* selected but over the tracking limit */
+	uint64_t heap_states[HEAP_STATES]; /* uprobe-tier targets by state */
 	uint64_t oom_kills_total;
 	int oom_victim_pid;
 	char oom_victim_comm[PROC_COMM_LEN + 1];

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared between bpf/heap.bpf.c and user space: plain structs only. */
+#ifndef MEMTIDE_HEAP_H
+#define MEMTIDE_HEAP_H
+
+/* The allocating functions, as counted; memalign and aligned_alloc are one
+ * function in glibc (same address), counted as memalign. */
+enum heap_fn {
+	HEAP_MALLOC,
+	HEAP_CALLOC,
+	HEAP_REALLOC,
+	HEAP_REALLOCARRAY,
+	HEAP_POSIX_MEMALIGN,
+	HEAP_MEMALIGN,
+	HEAP_VALLOC,
+	HEAP_PVALLOC,
+	HEAP_ALLOC_FNS,
+	HEAP_TRIM = HEAP_ALLOC_FNS, /* malloc_trim: timed, allocates nothing */
+	HEAP_FNS,
+};
+
+#define HEAP_SIZE_BUCKETS 40 /* log2 of request sizes: bucket i holds [2^i, 2^(i+1)); 0 and 1 in 0 */
+#define HEAP_TRIM_BUCKETS 40 /* log2 of malloc_trim durations in ns */
+
+/* Per process and per CPU (a per-CPU hash: no contention); user space sums
+ * the CPUs. Live figures are deltas that only cover blocks allocated while
+ * the process was probed. */
+struct heap_stats {
+	__u64 calls[HEAP_ALLOC_FNS];
+	__u64 frees;
+	__u64 frees_unknown; /* blocks from before the probes (or not recorded) */
+	__u64 failed; /* allocating calls that returned NULL */
+	__u64 total_alloc_bytes; /* requested: each size, each realloc's new size */
+	__s64 live_bytes; /* requested, of the blocks recorded */
+	__s64 live_chunk_bytes; /* the same blocks as malloc holds them (chunk sizes) */
+	__s64 live_objects;
+	__u64 dropped; /* blocks not recorded: the process's block map was full */
+	__u64 trims, trim_ns;
+	__u64 size_hist[HEAP_SIZE_BUCKETS];
+	__u64 trim_hist[HEAP_TRIM_BUCKETS];
+};
+
+/* One live block, in the per-process block map (key: its address). */
+struct heap_block {
+	__u64 size; /* requested */
+	__u64 chunk; /* chunk size from malloc's header */
+};
+
+/* A call in progress on a thread, from entry to return. */
+struct heap_call {
+	__u64 arg0, arg1;
+	__u64 start_ns;
+	__u32 fn;
+	__u32 depth; /* >1: inside a nested internal call (realloc(NULL, n) → malloc) */
+};
+
+#endif

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Where a process's C library is, and where its functions are in the file. */
+#ifndef MEMTIDE_LIBC_ELF_H
+#define MEMTIDE_LIBC_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum libc_kind { LIBC_NONE, LIBC_GLIBC, LIBC_OTHER };
+
+/* From /proc/PID/maps text: the glibc mapping's "start-end" range and path.
+ * LIBC_OTHER for musl and other C libraries, LIBC_NONE when no C library is
+ * mapped (a static binary). Pure. */
+enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char *path,
+			  size_t path_len);
+/* File offsets of the dynamic symbols @names in the ELF file at @path (0 where
+ * absent): what uprobes attach to. */
+int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets);
+
+#endif

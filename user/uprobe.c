@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Probes are attached per process (a perf event bound to the pid), so the
+ * breakpoints exist only in the selected process's memory: nothing else on
+ * the node traps. The library is opened as /proc/PID/map_files/<range>, which
+ * names the very file the process mapped, whatever its mount namespace.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "uprobe.h" /* before the skeleton: it needs the shared structs */
+#include "heap.skel.h"
+#include "libc_elf.h"
+#include "log.h"
+#include "procfs.h"
+
+#define MAX_PROCESSES 1024
+#define BLOCKS_PER_PROCESS (1 << 20)
+#define MAPS_MAX (4 << 20)
+
+enum { ENTRY_ONLY, WITH_RETURN };
+
+/* Where each probe goes. Order matters where glibc gives two names one
+ * address (memalign and aligned_alloc): the first name wins. */
+static const struct probe_point {
+	const char *symbol;
+	int returns;
+} points[] = {
+	{ "malloc", WITH_RETURN },	   { "calloc", WITH_RETURN },
+	{ "realloc", WITH_RETURN },	   { "reallocarray", WITH_RETURN },
+	{ "posix_memalign", WITH_RETURN }, { "memalign", WITH_RETURN },
+	{ "aligned_alloc", WITH_RETURN },  { "valloc", WITH_RETURN },
+	{ "pvalloc", WITH_RETURN },	   { "free", ENTRY_ONLY },
+	{ "malloc_trim", WITH_RETURN },
+};
+#define N_POINTS (sizeof(points) / sizeof(points[0]))
+
+struct process {
+	int pid;
+	struct bpf_link *links[2 * N_POINTS];
+	size_t n_links;
+};
+
+struct uprobe {
+	struct heap_bpf *skel;
+	struct process procs[MAX_PROCESSES];
+	int ncpus;
+};
+
+static struct bpf_program *entry_program(struct heap_bpf *skel, size_t i)
+{
+	struct bpf_program *progs[] = {
+		skel->progs.malloc_entry,	  skel->progs.calloc_entry,
+		skel->progs.realloc_entry,	  skel->progs.reallocarray_entry,
+		skel->progs.posix_memalign_entry, skel->progs.memalign_entry,
+		skel->progs.memalign_entry,	  skel->progs.valloc_entry,
+		skel->progs.pvalloc_entry,	  skel->progs.free_entry,
+		skel->progs.malloc_trim_entry,
+	};
+
+	return progs[i];
+}
+
+int uprobe__open(bool empty_probes, struct uprobe **out)
+{
+	struct uprobe *u = calloc(1, sizeof(*u));
+	int err;
+
+	if (!u)
+		return -ENOMEM;
+	u->ncpus = libbpf_num_possible_cpus();
+	u->skel = heap_bpf__open();
+	if (!u->skel) {
+		err = -errno;
+		goto free_uprobe;
+	}
+	u->skel->rodata->empty_probes = empty_probes;
+	err = heap_bpf__load(u->skel);
+	if (err)
+		goto destroy_skel;
+	/* Only the exit program is global; the probes go on per process. */
+	u->skel->links.heap_exit = bpf_program__attach(u->skel->progs.heap_exit);
+	if (!u->skel->links.heap_exit) {
+		err = -errno;
+		goto destroy_skel;
+	}
+	*out = u;
+	return 0;
+
+destroy_skel:
+	log_error("cannot load the uprobe tier's BPF programs: %s", strerror(-err));
+	heap_bpf__destroy(u->skel);
+free_uprobe:
+	free(u);
+	return err;
+}
+
+static struct process *find(struct uprobe *u, int pid)
+{
+	for (size_t i = 0; i < MAX_PROCESSES; i++)
+		if (u->procs[i].pid == pid)
+			return &u->procs[i];
+	return NULL;
+}
+
+static void drop_maps(struct uprobe *u, int pid)
+{
+	__u32 key = (__u32)pid;
+
+	bpf_map_delete_elem(bpf_map__fd(u->skel->maps.blocks), &key);
+	bpf_map_delete_elem(bpf_map__fd(u->skel->maps.stats), &key);
+}
+
+/* Zeroed counters and an empty block map: the programs act only where these exist. */
+static int create_maps(struct uprobe *u, int pid)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	size_t value = (sizeof(struct heap_stats) + 7) & ~(size_t)7;
+	void *zeros = calloc((size_t)u->ncpus, value);
+	__u32 key = (__u32)pid;
+	int inner, err;
+
+	if (!zeros)
+		return -ENOMEM;
+	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "blocks", sizeof(__u64),
+			       sizeof(struct heap_block), BLOCKS_PER_PROCESS, &opts);
+	err = inner < 0 ? -errno : 0;
+	if (!err && bpf_map_update_elem(bpf_map__fd(u->skel->maps.blocks), &key, &inner, BPF_ANY))
+		err = -errno;
+	if (inner >= 0)
+		close(inner);
+	if (!err && bpf_map_update_elem(bpf_map__fd(u->skel->maps.stats), &key, zeros, BPF_ANY))
+		err = -errno;
+	free(zeros);
+	return err;
+}
+
+static int find_libc(int pid, char *path, size_t path_len)
+{
+	char *maps = malloc(MAPS_MAX), range[64], file[4096];
+	enum libc_kind kind = LIBC_NONE;
+
+	if (!maps)
+		return -ENOMEM;
+	if (procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0)
+		kind = libc__find(maps, range, sizeof(range), file, sizeof(file));
+	free(maps);
+	if (kind != LIBC_GLIBC)
+		return -ENOEXEC;
+	snprintf(path, path_len, "/proc/%d/map_files/%s", pid, range);
+	return 0;
+}
+
+int uprobe__attach(struct uprobe *u, int pid)
+{
+	const char *names[N_POINTS];
+	uint64_t offsets[N_POINTS];
+	struct process *p = find(u, 0);
+	char path[128];
+	int err;
+
+	if (find(u, pid))
+		return 0;
+	if (!p)
+		return -E2BIG;
+	err = find_libc(pid, path, sizeof(path));
+	if (err)
+		return err;
+	for (size_t i = 0; i < N_POINTS; i++)
+		names[i] = points[i].symbol;
+	err = libc__offsets(path, names, N_POINTS, offsets);
+	if (err || !offsets[0])
+		return err ? err : -ENOEXEC;
+	err = create_maps(u, pid);
+	if (err)
+		goto drop;
+	p->pid = pid;
+	for (size_t i = 0; i < N_POINTS; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i; k++)
+			seen |= offsets[k] == offsets[i];
+		if (!offsets[i] || seen)
+			continue;
+		p->links[p->n_links] = bpf_program__attach_uprobe(entry_program(u->skel, i), false,
+								   pid, path, offsets[i]);
+		if (!p->links[p->n_links]) {
+			err = -errno;
+			goto detach;
+		}
+		p->n_links++;
+		if (points[i].returns != WITH_RETURN)
+			continue;
+		p->links[p->n_links] = bpf_program__attach_uprobe(u->skel->progs.alloc_return,
+								   true, pid, path, offsets[i]);
+		if (!p->links[p->n_links]) {
+			err = -errno;
+			goto detach;
+		}
+		p->n_links++;
+	}
+	return 0;
+
+detach:
+	uprobe__detach(u, pid);
+	return err;
+drop:
+	drop_maps(u, pid);
+	return err;
+}
+
+void uprobe__detach(struct uprobe *u, int pid)
+{
+	struct process *p = find(u, pid);
+
+	if (!p || !pid)
+		return;
+	for (size_t i = 0; i < p->n_links; i++)
+		bpf_link__destroy(p->links[i]);
+	memset(p, 0, sizeof(*p));
+	drop_maps(u, pid);
+}
+
+int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out)
+{
+	size_t value = (sizeof(struct heap_stats) + 7) & ~(size_t)7;
+	char *percpu = calloc((size_t)u->ncpus, value);
+	__u32 key = (__u32)pid;
+	int err = 0;
+
+	if (!percpu)
+		return -ENOMEM;
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.stats), &key, percpu)) {
+		err = -errno;
+		goto out;
+	}
+	/* Every field is a 64-bit counter or delta: sum them as such. */
+	for (int cpu = 0; cpu < u->ncpus; cpu++) {
+		const __u64 *in = (const __u64 *)(percpu + (size_t)cpu * value);
+		__u64 *sum = (__u64 *)out;
+
+		for (size_t i = 0; i < sizeof(*out) / sizeof(__u64); i++)
+			sum[i] += in[i];
+	}
+out:
+	free(percpu);
+	return err;
+}
+
+void uprobe__destroy(struct uprobe *u)
+{
+	if (!u)
+		return;
+	for (size_t i = 0; i < MAX_PROCESSES; i++)
+		if (u->procs[i].pid)
+			uprobe__detach(u, u->procs[i].pid);
+	heap_bpf__destroy(u->skel);
+	free(u);
+}

@@ -69,6 +69,9 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 $(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+$(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
+	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -static $< -o $@
+
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
 

@@ -90,7 +90,8 @@ static __always_inline int enter(__u32 fn, __u64 arg0, __u64 arg1)
 	return 0;
 }
 
-static __always_inline void record_alloc(struct heap_stats *s, __u32 tgid, __u64 ptr, __u64 size)
+static __always_inline void record_alloc(struct heap_stats *s, __u32 tgid, __u32 fn, __u64 ptr,
+					 __u64 size)
 {
 	struct heap_block b = { .size = size, .chunk = size };
 	void *map = bpf_map_lookup_elem(&blocks, &tgid);
@@ -100,6 +101,8 @@ static __always_inline void record_alloc(struct heap_stats *s, __u32 tgid, __u64
 	if (!bpf_probe_read_user(&header, sizeof(header), (void *)(ptr - 8)))
 		b.chunk = header & ~7ULL;
 	s->total_alloc_bytes += size;
+	if (fn < HEAP_ALLOC_FNS)
+		s->bytes[fn] += size;
 	s->size_hist[log2_bucket(size, HEAP_SIZE_BUCKETS)]++;
 	if (!map || bpf_map_update_elem(map, &ptr, &b, BPF_ANY)) {
 		s->dropped++;
@@ -159,7 +162,7 @@ static __always_inline int leave(__u64 ret)
 		if (c->arg0)
 			record_free(s, tgid, c->arg0);
 		if (ptr)
-			record_alloc(s, tgid, ptr, size);
+			record_alloc(s, tgid, c->fn, ptr, size);
 		return 0;
 	case HEAP_POSIX_MEMALIGN:
 		s->calls[c->fn]++;
@@ -172,7 +175,7 @@ static __always_inline int leave(__u64 ret)
 			s->calls[c->fn]++;
 	}
 	if (ptr)
-		record_alloc(s, tgid, ptr, size);
+		record_alloc(s, tgid, c->fn, ptr, size);
 	else
 		s->failed++;
 	return 0;

@@ -31,6 +31,7 @@ struct heap_stats {
 	__u64 frees_unknown; /* blocks from before the probes (or not recorded) */
 	__u64 failed; /* allocating calls that returned NULL */
 	__u64 total_alloc_bytes; /* requested: each size, each realloc's new size */
+	__u64 bytes[HEAP_ALLOC_FNS]; /* the same, by function */
 	__s64 live_bytes; /* requested, of the blocks recorded */
 	__s64 live_chunk_bytes; /* the same blocks as malloc holds them (chunk sizes) */
 	__s64 live_objects;

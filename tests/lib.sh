@@ -108,3 +108,44 @@ start_pushgateway() {
 
 # json EXPR: evaluates a Python expression over the JSON on stdin (bound to d).
 json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+
+# spawn NAME COMMAND...: runs COMMAND in the background with its stdin and
+# stdout on FIFOs; sets ${NAME}_PID and the descriptors ${NAME}_IN, ${NAME}_OUT.
+spawn() {
+	local name=$1 pid win rout
+	shift
+	mkfifo "$WORK/$name.in" "$WORK/$name.out"
+	"$@" <"$WORK/$name.in" >"$WORK/$name.out" 2>>"$WORK/$name.err" &
+	pid=$!
+	PIDS+=("$pid")
+	exec {win}>"$WORK/$name.in"
+	exec {rout}<"$WORK/$name.out"
+	printf -v "${name}_PID" %s "$pid"
+	printf -v "${name}_IN" %s "$win"
+	printf -v "${name}_OUT" %s "$rout"
+}
+
+# ready NAME: waits for a target's "ready" line.
+ready() {
+	local out line
+	eval "out=\$${1}_OUT"
+	read -r -t 10 line <&"$out" && [ "${line%% *}" = ready ]
+}
+
+# hd NAME COMMAND: sends a heapdriver command; its answer's key=value pairs go in HD_REPLY.
+hd() {
+	local out in line
+	eval "in=\$${1}_IN out=\$${1}_OUT"
+	echo "$2" >&"$in"
+	read -r -t 120 line <&"$out" || return 1
+	HD_REPLY=$line
+	[ "${line%% *}" = ok ]
+}
+
+# field KEY: a value from the last heapdriver answer.
+field() { tr ' ' '\n' <<<"$HD_REPLY" | awk -F= -v k="$1" '$1 == k { print $2 }'; }
+
+# heap_metric NAME PID [LABEL]: one uprobe-tier value of PID from a fresh page.
+heap_metric() {
+	scrape | awk -v p="$1{pid=\"$2\"" -v l="${3:-}" 'index($0, p) == 1 && index($0, l) { print $NF; exit }'
+}

@@ -365,6 +365,17 @@ static void render_heap(const struct snapshot *snap, struct buf *b)
 			expo__sample_u64(b, "memory_heap_alloc_calls_total", l, n, s->heap.calls[f]);
 		}
 	}
+	expo__family(b, "memory_heap_requested_bytes_total", "counter",
+		     "Bytes requested by function (realloc: each new size).");
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+
+		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
+			size_t n = process_labels(s, pid, l, "function", heap_fn_names[f]);
+
+			expo__sample_u64(b, "memory_heap_requested_bytes_total", l, n, s->heap.bytes[f]);
+		}
+	}
 	expo__family(b, "memory_gc_pause_ns", "histogram", "Duration of each malloc_trim call, in ns.");
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct sample *s = &snap->samples[i];

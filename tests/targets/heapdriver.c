@@ -14,7 +14,8 @@
  *   bench N      N malloc(64)+free pairs, answers ns per pair
  *   exit         exit 0
  * Every answer: "ok malloc=.. calloc=.. realloc=.. reallocarray=.. posix_memalign=..
- *   memalign=.. valloc=.. pvalloc=.. free=.. total=.. live=.. objects=.. mallinfo=.."
+ *   memalign=.. valloc=.. pvalloc=.. free=.. total=.. realloc_bytes=.. live=.. objects=..
+ *   mallinfo=.."
  */
 #include <malloc.h>
 #include <pthread.h>
@@ -31,7 +32,7 @@ static const char *const fn_names[NFN] = { "malloc", "calloc", "realloc", "reall
 
 #define MAX_HELD (1 << 20)
 
-static atomic_ulong calls[NFN], frees, total, live, objects;
+static atomic_ulong calls[NFN], frees, total, live, objects, realloc_bytes;
 static void *held[MAX_HELD];
 static size_t held_size[MAX_HELD];
 static size_t n_held;
@@ -76,6 +77,7 @@ static void work(long rounds)
 		/* Grow: the old block's bytes leave, the new size arrives. */
 		r = realloc(p, a * 2);
 		atomic_fetch_add(&calls[REALLOC], 1);
+		atomic_fetch_add(&realloc_bytes, a * 2);
 		atomic_fetch_add(&total, a * 2);
 		atomic_fetch_add(&live, a * 2 - a);
 		if (i % 3 == 0)
@@ -99,6 +101,7 @@ static void mixed(long rounds)
 		size_t n = 24 + (size_t)i % 200;
 
 		q = counted(REALLOC, realloc(none, n), n); /* malloc inside */
+		atomic_fetch_add(&realloc_bytes, n);
 		q = realloc(q, 0);			  /* free inside */
 		atomic_fetch_add(&calls[REALLOC], 1);
 		atomic_fetch_sub(&live, n);
@@ -215,9 +218,9 @@ static void report(void)
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " %s=%lu", fn_names[f],
 			      atomic_load(&calls[f]));
 	snprintf(line + n, sizeof(line) - (size_t)n,
-		 " free=%lu total=%lu live=%lu objects=%lu mallinfo=%zu\n", atomic_load(&frees),
-		 atomic_load(&total), atomic_load(&live), atomic_load(&objects),
-		 mi.uordblks + mi.hblkhd);
+		 " free=%lu total=%lu realloc_bytes=%lu live=%lu objects=%lu mallinfo=%zu\n",
+		 atomic_load(&frees), atomic_load(&total), atomic_load(&realloc_bytes),
+		 atomic_load(&live), atomic_load(&objects), mi.uordblks + mi.hblkhd);
 	say(line);
 }
 

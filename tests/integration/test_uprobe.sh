@@ -140,6 +140,31 @@ check "a static binary is logged as such" wait_until 5 grep -q "pid $STATIC (sta
 check "and counted as unsupported" test "$(metric memtide_uprobe_targets 'state="unsupported"')" = 1
 check "and still tracked by the kernel tier" sh -c "curl -sf $MT_URL/metrics | grep -q 'memory_sys_bytes{pid=\"$STATIC\"'"
 
+# --- a container-like sandbox: own mount and pid namespaces, own root, own copy of libc.
+# /proc/PID/maps there says /lib/x86_64-linux-gnu/libc.so.6, which on the host is
+# another file: probes must go on the file the process really mapped.
+R="$WORK/root"
+mkdir -p "$R/lib/x86_64-linux-gnu" "$R/lib64"
+cp -L /lib/x86_64-linux-gnu/libc.so.6 "$R/lib/x86_64-linux-gnu/"
+cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
+cp "$TARGETS/heapdriver" "$R/heapdriver"
+# pivot_root into a private bind mount of it; the host's chroot binary runs
+# from the old root on the new root's libc, then becomes /heapdriver.
+spawn CT unshare --mount --pid --fork sh -c "mount --make-rprivate / && mount --bind '$R' '$R' &&
+	cd '$R' && mkdir -p oldroot && pivot_root . oldroot && exec /oldroot/usr/sbin/chroot . /heapdriver"
+ready CT || { not_ok "sandboxed heapdriver starts" "$(cat "$WORK/CT.err")"; finish; }
+CT_HOST_PID=$(pgrep -P "$CT_PID" heapdriver)
+ct_libc_range=$(awk '/libc\.so\.6/ { print $1; exit }' "/proc/$CT_HOST_PID/maps")
+check "the sandbox maps its libc under the host's libc path" grep -q ' /lib/x86_64-linux-gnu/libc.so.6$' "/proc/$CT_HOST_PID/maps"
+check "and that is another file than the host's" test "$(stat -L -c %i "/proc/$CT_HOST_PID/map_files/$ct_libc_range")" != "$(stat -L -c %i /lib/x86_64-linux-gnu/libc.so.6)"
+check "probes attached to the sandboxed process" wait_until 5 grep -q "pid $CT_HOST_PID (heapdriver): heap probes attached" "$MT_LOG"
+hd CT "work 500"
+t=$(date +%s.%N)
+wait_snapshot_after "$t"
+check "sandbox: malloc calls equal the program's own ($(field malloc))" test "$(heap_metric memory_heap_alloc_calls_total "$CT_HOST_PID" 'function="malloc"')" = "$(field malloc)"
+check "sandbox: live bytes equal the program's own" test "$(heap_metric memory_alloc_bytes "$CT_HOST_PID")" = "$(field live)"
+hd CT exit
+
 # --- exit: gone from every family
 hd HD exit
 wait "$HD_PID" 2>/dev/null

@@ -86,7 +86,11 @@ static __always_inline int enter(__u32 fn, __u64 arg0, __u64 arg1)
 	}
 	if (fn == HEAP_TRIM)
 		call.start_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&calls, &id, &call, BPF_ANY);
+	/* A thread's entry is created once and then rewritten in place. */
+	if (c)
+		*c = call;
+	else
+		bpf_map_update_elem(&calls, &id, &call, BPF_ANY);
 	return 0;
 }
 

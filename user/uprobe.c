@@ -155,6 +155,31 @@ static int find_libc(int pid, char *path, size_t path_len)
 	return 0;
 }
 
+/* glibc may give two names one address: probe it once, under the first. */
+static bool shares_address(const uint64_t *offsets, size_t i)
+{
+	for (size_t k = 0; k < i; k++)
+		if (offsets[k] == offsets[i])
+			return true;
+	return false;
+}
+
+/* Call states of @pid's threads, left by calls whose return was not seen. */
+static void purge_calls(struct uprobe *u, int pid)
+{
+	int fd = bpf_map__fd(u->skel->maps.calls);
+	__u64 key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		if ((key >> 32) == (__u64)pid) {
+			bpf_map_delete_elem(fd, &key);
+			continue; /* the walk restarts from the key before */
+		}
+		prev = &key;
+	}
+}
+
 int uprobe__attach(struct uprobe *u, int pid)
 {
 	const char *names[N_POINTS];
@@ -175,33 +200,30 @@ int uprobe__attach(struct uprobe *u, int pid)
 	err = libc__offsets(path, names, N_POINTS, offsets);
 	if (err || !offsets[0])
 		return err ? err : -ENOEXEC;
+	purge_calls(u, pid);
 	err = create_maps(u, pid);
 	if (err)
 		goto drop;
 	p->pid = pid;
-	for (size_t i = 0; i < N_POINTS; i++) {
-		bool seen = false;
+	/* Return probes first: an entry seen is then always followed by its
+	 * return, so no thread is left looking as if it were inside a call. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < N_POINTS; i++) {
+			bool returns = pass == 0;
+			struct bpf_program *prog;
 
-		for (size_t k = 0; k < i; k++)
-			seen |= offsets[k] == offsets[i];
-		if (!offsets[i] || seen)
-			continue;
-		p->links[p->n_links] = bpf_program__attach_uprobe(entry_program(u->skel, i), false,
-								   pid, path, offsets[i]);
-		if (!p->links[p->n_links]) {
-			err = -errno;
-			goto detach;
+			if (!offsets[i] || shares_address(offsets, i) ||
+			    (returns && points[i].returns != WITH_RETURN))
+				continue;
+			prog = returns ? u->skel->progs.alloc_return : entry_program(u->skel, i);
+			p->links[p->n_links] = bpf_program__attach_uprobe(prog, returns, pid, path,
+									   offsets[i]);
+			if (!p->links[p->n_links]) {
+				err = -errno;
+				goto detach;
+			}
+			p->n_links++;
 		}
-		p->n_links++;
-		if (points[i].returns != WITH_RETURN)
-			continue;
-		p->links[p->n_links] = bpf_program__attach_uprobe(u->skel->progs.alloc_return,
-								   true, pid, path, offsets[i]);
-		if (!p->links[p->n_links]) {
-			err = -errno;
-			goto detach;
-		}
-		p->n_links++;
 	}
 	return 0;
 
@@ -223,6 +245,7 @@ void uprobe__detach(struct uprobe *u, int pid)
 		bpf_link__destroy(p->links[i]);
 	memset(p, 0, sizeof(*p));
 	drop_maps(u, pid);
+	purge_calls(u, pid);
 }
 
 int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out)

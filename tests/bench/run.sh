@@ -4,3 +4,6 @@ set -eu
 cd "$(dirname "$0")/../.."
 echo "## kernel tier: page faults (build/bench/pagefault ${PF_ARGS:-})"
 build/bench/pagefault ${PF_ARGS:-}
+echo
+echo "## uprobe tier: malloc/free (build/bench/heap ${HEAP_ARGS:-})"
+build/bench/heap ${HEAP_ARGS:-}

@@ -51,12 +51,23 @@ struct {
 	__array(values, struct block_map);
 } blocks SEC(".maps");
 
+/* One bit per possible tgid, set while a process is probed: entry probes
+ * test it instead of looking the process up. */
+__u64 probed_bits[HEAP_PID_MAX / 64] = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* pid_tgid: one entry per thread */
 	__type(value, struct heap_call);
 } calls SEC(".maps");
+
+static __always_inline bool is_probed(__u32 tgid)
+{
+	/* The mask (the size is a power of two) keeps the index provably in bounds. */
+	return tgid < HEAP_PID_MAX &&
+	       (probed_bits[(tgid / 64) & (HEAP_PID_MAX / 64 - 1)] & (1ULL << (tgid % 64)));
+}
 
 static __always_inline __u32 log2_bucket(__u64 v, __u32 buckets)
 {
@@ -77,7 +88,7 @@ static __always_inline int enter(__u32 fn, __u64 arg0, __u64 arg1)
 	__u32 tgid = id >> 32;
 	struct heap_call *c, call = { .arg0 = arg0, .arg1 = arg1, .fn = fn, .depth = 1 };
 
-	if (empty_probes || !bpf_map_lookup_elem(&stats, &tgid))
+	if (empty_probes || !is_probed(tgid))
 		return 0;
 	c = bpf_map_lookup_elem(&calls, &id);
 	if (c && c->depth) {
@@ -94,16 +105,32 @@ static __always_inline int enter(__u32 fn, __u64 arg0, __u64 arg1)
 	return 0;
 }
 
+/*
+ * The chunk malloc uses for a block. Small blocks from malloc, calloc and
+ * realloc get glibc's request2size(): the size plus one word, rounded up to
+ * 16, at least 32. Large ones may be mmapped (page-rounded) and aligned ones
+ * may carry slack, so for those the chunk header, the word before the block
+ * (low bits are flags), is read; that read costs about 200 ns, which small
+ * blocks, by far the most frequent, do not pay.
+ */
+#define SMALL_BLOCK (64 * 1024)
+
+static __always_inline __u64 chunk_size(__u32 fn, __u64 ptr, __u64 size)
+{
+	__u64 header;
+
+	if (size < SMALL_BLOCK && fn <= HEAP_REALLOCARRAY)
+		return size + 8 + 15 < 32 ? 32 : (size + 8 + 15) & ~15ULL;
+	if (bpf_probe_read_user(&header, sizeof(header), (void *)(ptr - 8)))
+		return size;
+	return header & ~7ULL;
+}
+
 static __always_inline void record_alloc(struct heap_stats *s, __u32 tgid, __u32 fn, __u64 ptr,
 					 __u64 size)
 {
-	struct heap_block b = { .size = size, .chunk = size };
+	struct heap_block b = { .size = size, .chunk = chunk_size(fn, ptr, size) };
 	void *map = bpf_map_lookup_elem(&blocks, &tgid);
-	__u64 header;
-
-	/* glibc keeps the chunk size in the word before the block; low bits are flags. */
-	if (!bpf_probe_read_user(&header, sizeof(header), (void *)(ptr - 8)))
-		b.chunk = header & ~7ULL;
 	s->total_alloc_bytes += size;
 	if (fn < HEAP_ALLOC_FNS)
 		s->bytes[fn] += size;

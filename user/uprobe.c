@@ -107,10 +107,21 @@ static struct process *find(struct uprobe *u, int pid)
 	return NULL;
 }
 
+static void set_probed(struct uprobe *u, int pid, bool on)
+{
+	__u64 *word = &u->skel->bss->probed_bits[pid / 64], bit = 1ULL << (pid % 64);
+
+	if (on)
+		__atomic_fetch_or(word, bit, __ATOMIC_RELEASE);
+	else
+		__atomic_fetch_and(word, ~bit, __ATOMIC_RELEASE);
+}
+
 static void drop_maps(struct uprobe *u, int pid)
 {
 	__u32 key = (__u32)pid;
 
+	set_probed(u, pid, false);
 	bpf_map_delete_elem(bpf_map__fd(u->skel->maps.blocks), &key);
 	bpf_map_delete_elem(bpf_map__fd(u->skel->maps.stats), &key);
 }
@@ -135,6 +146,8 @@ static int create_maps(struct uprobe *u, int pid)
 		close(inner);
 	if (!err && bpf_map_update_elem(bpf_map__fd(u->skel->maps.stats), &key, zeros, BPF_ANY))
 		err = -errno;
+	if (!err)
+		set_probed(u, pid, true);
 	free(zeros);
 	return err;
 }
@@ -188,6 +201,8 @@ int uprobe__attach(struct uprobe *u, int pid)
 	char path[128];
 	int err;
 
+	if (pid <= 0 || pid >= HEAP_PID_MAX)
+		return -EINVAL;
 	if (find(u, pid))
 		return 0;
 	if (!p)

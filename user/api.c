@@ -5,6 +5,7 @@
  * summary sums what is known and is null where nothing is.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,17 +41,29 @@ void json__number(struct buf *b, double v)
 }
 
 /* The heap fields in the spec's order; none is known in the kernel tier. */
-static const char *const heap_fields[] = {
-	"alloc_bytes",	    "total_alloc_bytes", "heap_alloc_bytes", "heap_sys_bytes",
-	"heap_idle_bytes",  "heap_inuse_bytes",	 "heap_objects",     "gc_count",
-	"gc_cpu_fraction",
+#define HEAP_FIELD(name) { #name, offsetof(struct heap_view, name) }
+static const struct {
+	const char *name;
+	size_t offset;
+} heap_fields[] = {
+	HEAP_FIELD(alloc_bytes),     HEAP_FIELD(total_alloc_bytes), HEAP_FIELD(heap_alloc_bytes),
+	HEAP_FIELD(heap_sys_bytes),  HEAP_FIELD(heap_idle_bytes),   HEAP_FIELD(heap_inuse_bytes),
+	HEAP_FIELD(heap_objects),    HEAP_FIELD(gc_count),	    HEAP_FIELD(gc_cpu_fraction),
 };
 
-static void memory_fields(struct buf *b, const struct memory_config *m, double sys_bytes,
-			  double usage, double limit_mb)
+/* @heap NULL: the figures are unknown (null). */
+static void memory_fields(struct buf *b, const struct memory_config *m,
+			  const struct heap_view *heap, double sys_bytes, double usage,
+			  double limit_mb)
 {
-	for (size_t i = 0; i < sizeof(heap_fields) / sizeof(heap_fields[0]); i++)
-		buf__addf(b, "\"%s\":null,", heap_fields[i]);
+	for (size_t i = 0; i < sizeof(heap_fields) / sizeof(heap_fields[0]); i++) {
+		buf__addf(b, "\"%s\":", heap_fields[i].name);
+		if (heap)
+			json__number(b, *(const double *)((const char *)heap + heap_fields[i].offset));
+		else
+			buf__adds(b, "null");
+		buf__adds(b, ",");
+	}
 	buf__adds(b, "\"sys_bytes\":");
 	json__number(b, sys_bytes);
 	buf__adds(b, ",\"usage_percent\":");
@@ -72,6 +85,8 @@ static double limit_mb(const struct sample *s)
 
 static void process(struct buf *b, const struct snapshot *snap, const struct sample *s)
 {
+	struct heap_view heap;
+
 	buf__addf(b, "{\"pid\":%d,\"comm\":", s->pid);
 	json__string(b, s->comm);
 	buf__adds(b, ",\"tier\":");
@@ -81,7 +96,10 @@ static void process(struct buf *b, const struct snapshot *snap, const struct sam
 		json__string(b, s->container);
 	}
 	buf__adds(b, ",");
-	memory_fields(b, &snap->memory, (double)s->rss_bytes, s->usage_percent, limit_mb(s));
+	if (s->has_heap)
+		sample__heap_view(s, &heap);
+	memory_fields(b, &snap->memory, s->has_heap ? &heap : NULL, (double)s->rss_bytes,
+		      s->usage_percent, limit_mb(s));
 	buf__adds(b, "}");
 }
 
@@ -100,6 +118,8 @@ static const struct sample *find(const struct snapshot *s, int pid)
 int api__stats(const struct snapshot *s, int pid, struct buf *out)
 {
 	const struct sample *only = pid ? find(s, pid) : NULL, *worst = NULL;
+	struct heap_view sum = { 0 }, one;
+	bool any_heap = false;
 	double sys = 0;
 
 	if (pid && !only)
@@ -112,9 +132,22 @@ int api__stats(const struct snapshot *s, int pid, struct buf *out)
 		sys += (double)p->rss_bytes;
 		if (!worst || p->usage_percent > worst->usage_percent)
 			worst = p;
+		if (!p->has_heap)
+			continue;
+		/* Sums, but the CPU fraction is the highest: a fraction does not add up. */
+		sample__heap_view(p, &one);
+		for (size_t f = 0; f < sizeof(heap_fields) / sizeof(heap_fields[0]); f++) {
+			double *acc = (double *)((char *)&sum + heap_fields[f].offset);
+			double v = *(double *)((char *)&one + heap_fields[f].offset);
+
+			*acc = heap_fields[f].offset == offsetof(struct heap_view, gc_cpu_fraction)
+				       ? (v > *acc ? v : *acc)
+				       : *acc + v;
+		}
+		any_heap = true;
 	}
 	buf__adds(out, "{\"memory\":{");
-	memory_fields(out, &s->memory, sys, worst ? worst->usage_percent : 0,
+	memory_fields(out, &s->memory, any_heap ? &sum : NULL, sys, worst ? worst->usage_percent : 0,
 		      worst ? limit_mb(worst) : (double)s->memory.max_memory_mb);
 	buf__adds(out, "},\"processes\":[");
 	for (size_t i = 0, n = 0; i < s->n; i++) {

@@ -229,53 +229,24 @@ static const char *const heap_fn_names[HEAP_ALLOC_FNS] = {
 	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "memalign", "valloc", "pvalloc",
 };
 
-static double positive(int64_t v)
-{
-	return v > 0 ? (double)v : 0;
-}
-
-static double heap_alloc(const struct sample *s)
-{
-	return positive(s->heap.live_bytes);
-}
-
-static double heap_total(const struct sample *s)
-{
-	return (double)s->heap.total_alloc_bytes;
-}
-
-static double heap_chunks(const struct sample *s)
-{
-	return positive(s->heap.live_chunk_bytes);
-}
-
-static double heap_objects(const struct sample *s)
-{
-	return positive(s->heap.live_objects);
-}
-
-/* Approximate in this tier: malloc's memory lives in anonymous pages. */
-static double heap_sys(const struct sample *s)
-{
-	double anon = (double)s->anon_bytes, inuse = heap_chunks(s);
-
-	return anon > inuse ? anon : inuse;
-}
-
-static double heap_idle(const struct sample *s)
-{
-	return heap_sys(s) - heap_chunks(s);
-}
-
-static double heap_trims(const struct sample *s)
-{
-	return (double)s->heap.trims;
-}
-
-static double heap_cpu(const struct sample *s)
-{
-	return s->gc_cpu_fraction;
-}
+/* Getters over the shared heap view, so every output derives figures alike. */
+#define HEAP_GETTER(field)                                      \
+	static double heap_##field(const struct sample *s)      \
+	{                                                       \
+		struct heap_view v;                             \
+                                                                \
+		sample__heap_view(s, &v);                       \
+		return v.field;                                 \
+	}
+HEAP_GETTER(alloc_bytes)
+HEAP_GETTER(total_alloc_bytes)
+HEAP_GETTER(heap_alloc_bytes)
+HEAP_GETTER(heap_inuse_bytes)
+HEAP_GETTER(heap_objects)
+HEAP_GETTER(heap_sys_bytes)
+HEAP_GETTER(heap_idle_bytes)
+HEAP_GETTER(gc_count)
+HEAP_GETTER(gc_cpu_fraction)
 
 static double heap_frees(const struct sample *s)
 {
@@ -323,28 +294,29 @@ static void render_heap(const struct snapshot *snap, struct buf *b)
 
 	per_process_if(b, snap, "memory_alloc_bytes", "gauge",
 		       "Live bytes requested from malloc and not freed, of the blocks allocated while probed.",
-		       heap_alloc);
+		       heap_alloc_bytes);
 	per_process_if(b, snap, "memory_total_alloc_bytes", "counter",
 		       "Bytes requested since probing began (each size, each realloc's new size).",
-		       heap_total);
+		       heap_total_alloc_bytes);
 	per_process_if(b, snap, "memory_heap_alloc_bytes", "gauge",
-		       "Live blocks as malloc holds them (chunk sizes, with overhead).", heap_chunks);
+		       "Live blocks as malloc holds them (chunk sizes, with overhead).",
+		       heap_heap_alloc_bytes);
 	per_process_if(b, snap, "memory_heap_inuse_bytes", "gauge",
 		       "Bytes in in-use chunks (the uprobe tier sees the same chunks as heap_alloc).",
-		       heap_chunks);
+		       heap_heap_inuse_bytes);
 	per_process_if(b, snap, "memory_heap_objects", "gauge",
-		       "Live allocations, of those made while probed.", heap_objects);
+		       "Live allocations, of those made while probed.", heap_heap_objects);
 	per_process_if(b, snap, "memory_heap_sys_bytes", "gauge",
 		       "Bytes malloc holds from the OS; in the uprobe tier, approximated by resident anonymous memory.",
-		       heap_sys);
+		       heap_heap_sys_bytes);
 	per_process_if(b, snap, "memory_heap_idle_bytes", "gauge",
 		       "heap_sys minus heap_inuse: free but retained, what a trim can return.",
-		       heap_idle);
+		       heap_heap_idle_bytes);
 	per_process_if(b, snap, "memory_gc_count_total", "counter", "malloc_trim calls.",
-		       heap_trims);
+		       heap_gc_count);
 	per_process_if(b, snap, "memory_gc_cpu_fraction", "gauge",
 		       "Time in malloc_trim over the process's CPU time since probing began.",
-		       heap_cpu);
+		       heap_gc_cpu_fraction);
 	per_process_if(b, snap, "memory_heap_free_calls_total", "counter", "free() calls (not free(NULL)).",
 		       heap_frees);
 	per_process_if(b, snap, "memory_heap_untracked_frees_total", "counter",

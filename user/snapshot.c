@@ -58,3 +58,28 @@ struct snapshot *snapshot__current(void)
 	pthread_mutex_unlock(&current_lock);
 	return s;
 }
+
+static double positive(int64_t v)
+{
+	return v > 0 ? (double)v : 0;
+}
+
+/*
+ * Live figures only cover blocks allocated while probed, so they are clamped
+ * at zero. heap_sys is approximate in this tier: malloc's memory lives in
+ * anonymous pages, so resident anonymous memory stands in for it.
+ */
+void sample__heap_view(const struct sample *s, struct heap_view *out)
+{
+	double inuse = positive(s->heap.live_chunk_bytes), anon = (double)s->anon_bytes;
+
+	out->alloc_bytes = positive(s->heap.live_bytes);
+	out->total_alloc_bytes = (double)s->heap.total_alloc_bytes;
+	out->heap_alloc_bytes = inuse;
+	out->heap_inuse_bytes = inuse;
+	out->heap_sys_bytes = anon > inuse ? anon : inuse;
+	out->heap_idle_bytes = out->heap_sys_bytes - inuse;
+	out->heap_objects = positive(s->heap.live_objects);
+	out->gc_count = (double)s->heap.trims;
+	out->gc_cpu_fraction = s->gc_cpu_fraction;
+}

@@ -62,6 +62,14 @@ struct snapshot {
 	size_t metrics_len;
 };
 
+/* The uprobe tier's derived heap figures (valid when has_heap). */
+struct heap_view {
+	double alloc_bytes, total_alloc_bytes, heap_alloc_bytes, heap_sys_bytes, heap_idle_bytes,
+		heap_inuse_bytes, heap_objects, gc_count, gc_cpu_fraction;
+};
+
+void sample__heap_view(const struct sample *s, struct heap_view *out);
+
 struct snapshot *snapshot__new(size_t capacity);
 struct snapshot *snapshot__get(struct snapshot *s);
 void snapshot__put(struct snapshot *s);

@@ -94,6 +94,8 @@ check "live bytes equal the program's own ($(field live))" test "$(val memory_al
 check "live objects equal the program's own" test "$(val memory_heap_objects)" = "$(field objects)"
 echo "# heap_inuse $(val memory_heap_inuse_bytes) vs mallinfo2 uordblks+hblkhd $(field mallinfo)"
 check "heap_inuse within 1% of mallinfo2()" within 1 "$(val memory_heap_inuse_bytes)" "$(field mallinfo)"
+json_alloc=$(curl -sf "$MT_URL/api/v1/memory/stats?pid=$HD_PID" | json 'd["processes"][0]["alloc_bytes"], d["processes"][0]["heap_objects"], d["processes"][0]["tier"]')
+check "the JSON API gives the same heap figures, tier uprobe" test "$json_alloc" = "$(field live) $(field objects) uprobe"
 check "the size histogram counts every allocating call" test "$(val memory_heap_alloc_size_bytes_count)" = $(($(field malloc) + $(field calloc) + $(field realloc) + $(field reallocarray) + $(field posix_memalign) + $(field memalign) + $(field valloc) + $(field pvalloc) - 300))
 
 # malloc_trim: counted and timed.

@@ -66,6 +66,40 @@ static void stats_document(void **state)
 	snapshot__put(s);
 }
 
+static void heap_fields_when_known(void **state)
+{
+	struct snapshot *s = fixture(10, 20);
+	char *out;
+	int rc;
+
+	(void)state;
+	s->samples[0].tier = HEAP_UPROBE;
+	s->samples[0].has_heap = true;
+	s->samples[0].anon_bytes = 10000;
+	s->samples[0].heap = (struct heap_stats){ .live_bytes = 600, .live_chunk_bytes = 800,
+						  .live_objects = 3, .total_alloc_bytes = 5000,
+						  .trims = 2 };
+	s->samples[0].gc_cpu_fraction = 0.25;
+	out = render(api__stats, s, 0, &rc);
+	assert_int_equal(rc, 0);
+	/* The summary sums what is known: one process here. */
+	assert_non_null(strstr(out, "{\"memory\":{\"alloc_bytes\":600,\"total_alloc_bytes\":5000,"
+				    "\"heap_alloc_bytes\":800,\"heap_sys_bytes\":10000,"
+				    "\"heap_idle_bytes\":9200,\"heap_inuse_bytes\":800,"
+				    "\"heap_objects\":3,\"gc_count\":2,\"gc_cpu_fraction\":0.25,"));
+	assert_non_null(strstr(out, "\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"uprobe\",\"alloc_bytes\":600,"));
+	assert_non_null(strstr(out, "\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\",\"alloc_bytes\":null,"));
+	free(out);
+	/* Frees of blocks from before the probes never make live figures negative. */
+	s->samples[0].heap.live_bytes = -4096;
+	s->samples[0].heap.live_objects = -2;
+	out = render(api__stats, s, 10, &rc);
+	assert_non_null(strstr(out, "\"alloc_bytes\":0,"));
+	assert_non_null(strstr(out, "\"heap_objects\":0,"));
+	free(out);
+	snapshot__put(s);
+}
+
 static void health_states(void **state)
 {
 	const struct {
@@ -165,7 +199,8 @@ static void group_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stats_document), cmocka_unit_test(health_states),
+		cmocka_unit_test(stats_document), cmocka_unit_test(heap_fields_when_known),
+		cmocka_unit_test(health_states),
 		cmocka_unit_test(gc_document),	  cmocka_unit_test(json_values),
 		cmocka_unit_test(group_paths),
 	};

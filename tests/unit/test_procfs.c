@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include "procfs.h"
 #include "selector.h"
+#include "libc_elf.h"
 
 static char text[8192];
 
@@ -140,6 +141,47 @@ static void cgroup_prefix(void **state)
 	assert_true(selector__cgroup_matches("0::/a\n", "/a"));
 }
 
+static void libc_in_maps(void **state)
+{
+	char range[64], path[256];
+
+	(void)state;
+	assert_int_equal(libc__find("55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 42 /usr/bin/app\n"
+				    "7f12ff67c000-7f12ff6a2000 r--p 00000000 fe:00 10953230 "
+				    "/lib/x86_64-linux-gnu/libc.so.6\n"
+				    "7f12ff6a2000-7f12ff7f8000 r-xp 00026000 fe:00 10953230 "
+				    "/lib/x86_64-linux-gnu/libc.so.6\n",
+				    range, sizeof(range), path, sizeof(path)),
+			 LIBC_GLIBC);
+	assert_string_equal(range, "7f12ff67c000-7f12ff6a2000");
+	assert_string_equal(path, "/lib/x86_64-linux-gnu/libc.so.6");
+	assert_int_equal(libc__find("7f00-7f01 r-xp 0 fe:00 1 /lib/ld-musl-x86_64.so.1\n", range,
+				    sizeof(range), path, sizeof(path)),
+			 LIBC_OTHER);
+	assert_int_equal(libc__find("00400000-00401000 r-xp 0 fe:00 1 /usr/bin/static\n"
+				    "7ffd0000-7ffd1000 rw-p 0 00:00 0 [stack]\n",
+				    range, sizeof(range), path, sizeof(path)),
+			 LIBC_NONE);
+	/* A name that merely contains "libc.so.6" is not glibc. */
+	assert_int_equal(libc__find("7f00-7f01 r-xp 0 fe:00 1 /opt/x/notlibc.so.6\n", range,
+				    sizeof(range), path, sizeof(path)),
+			 LIBC_NONE);
+}
+
+static void libc_symbols(void **state)
+{
+	const char *names[] = { "malloc", "__libc_malloc", "memalign", "aligned_alloc", "no_such" };
+	uint64_t off[5];
+
+	(void)state;
+	assert_int_equal(libc__offsets("/lib/x86_64-linux-gnu/libc.so.6", names, 5, off), 0);
+	assert_true(off[0] > 0);
+	assert_true(off[0] == off[1]); /* aliases share an address */
+	assert_true(off[2] == off[3]);
+	assert_int_equal(off[4], 0);
+	assert_int_equal(libc__offsets("/nonexistent", names, 5, off), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +189,7 @@ int main(void)
 		cmocka_unit_test(stat_garbage),	      cmocka_unit_test(status_fields),
 		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(container_ids),
 		cmocka_unit_test(limits),	      cmocka_unit_test(cgroup_prefix),
+		cmocka_unit_test(libc_in_maps),	      cmocka_unit_test(libc_symbols),
 	};
 
 	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);

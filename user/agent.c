@@ -18,7 +18,7 @@
 #include "textfile.h"
 #include "uprobe.h"
 
-#define DISCOVER_INTERVAL_MS 1000
+#define DISCOVER_INTERVAL_MS 500 /* uprobe-tier targets get their probes within a second */
 #define METRICS_MAX_BYTES (64u << 20)
 
 struct agent {

@@ -11,21 +11,13 @@
 #include <string.h>
 #include <yaml.h>
 #include "config.h"
+#include "config_yaml.h"
 #include "procfs.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define DEFAULT_TOP_RSS 10
 
-struct ctx {
-	const char *name;
-	yaml_document_t *doc;
-	char *err;
-};
-
-static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+int config_fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
 	int len = snprintf(c->err, CONFIG_ERR_LEN, "%s:%zu:%zu: ", c->name,
 			   n->start_mark.line + 1, n->start_mark.column + 1);
@@ -39,44 +31,41 @@ static int fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static yaml_node_t *node(struct ctx *c, int id)
+yaml_node_t *config_node(struct ctx *c, int id)
 {
 	return yaml_document_get_node(c->doc, id);
 }
 
-static const char *scalar(struct ctx *c, yaml_node_t *n, const char *key, int *err)
+const char *config_scalar(struct ctx *c, yaml_node_t *n, const char *key, int *err)
 {
 	if (n->type != YAML_SCALAR_NODE) {
-		*err = fail(c, n, "\"%s\" must be a single value, not a list or mapping", key);
+		*err = config_fail(c, n, "\"%s\" must be a single value, not a list or mapping", key);
 		return NULL;
 	}
 	return (const char *)n->data.scalar.value;
 }
 
-/* Calls @fn for each key of mapping @map, rejecting non-mappings and duplicates. */
-typedef int (*pair_fn)(struct ctx *c, const char *key, yaml_node_t *value, void *arg);
-
-static int each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_fn fn, void *arg)
+int config_each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_fn fn, void *arg)
 {
 	yaml_node_pair_t *p, *q;
 	int err = 0;
 
 	if (map->type != YAML_MAPPING_NODE)
-		return fail(c, map, "\"%s\" must be a mapping of keys to values", section);
+		return config_fail(c, map, "\"%s\" must be a mapping of keys to values", section);
 	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key);
-		const char *key = scalar(c, k, section, &err);
+		yaml_node_t *k = config_node(c, p->key);
+		const char *key = config_scalar(c, k, section, &err);
 
 		if (!key)
 			return err;
 		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *prev = node(c, q->key);
+			yaml_node_t *prev = config_node(c, q->key);
 
 			if (prev->type == YAML_SCALAR_NODE &&
 			    strcmp((const char *)prev->data.scalar.value, key) == 0)
-				return fail(c, k, "duplicate key \"%s\" in %s", key, section);
+				return config_fail(c, k, "duplicate key \"%s\" in %s", key, section);
 		}
-		err = fn(c, key, node(c, p->value), arg);
+		err = fn(c, key, config_node(c, p->value), arg);
 		if (err)
 			return err;
 	}
@@ -153,37 +142,37 @@ static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind k
 	switch (kind) {
 	case K_DURATION:
 		if (parse_duration_ms(s, field))
-			return fail(c, v, "%s: \"%s\" is not a duration (e.g. 500ms, 30s, 5m, 1h)", key,
+			return config_fail(c, v, "%s: \"%s\" is not a duration (e.g. 500ms, 30s, 5m, 1h)", key,
 				    s);
 		if (*(uint64_t *)field == 0)
-			return fail(c, v, "%s must be greater than zero", key);
+			return config_fail(c, v, "%s must be greater than zero", key);
 		return 0;
 	case K_PERCENT:
 		if (parse_percent(s, field) || *(double *)field == 0)
-			return fail(c, v, "%s: \"%s\" is not a percentage above 0 and at most 100", key,
+			return config_fail(c, v, "%s: \"%s\" is not a percentage above 0 and at most 100", key,
 				    s);
 		return 0;
 	case K_BOOL:
 		if (parse_bool(s, field))
-			return fail(c, v, "%s: \"%s\" is not true or false", key, s);
+			return config_fail(c, v, "%s: \"%s\" is not true or false", key, s);
 		return 0;
 	case K_MB:
 		if (parse_uint(s, UINT64_C(1) << 40, field))
-			return fail(c, v, "%s: \"%s\" is not a whole number of MiB", key, s);
+			return config_fail(c, v, "%s: \"%s\" is not a whole number of MiB", key, s);
 		return 0;
 	case K_NONEMPTY:
 		if (!*s)
-			return fail(c, v, "%s must not be empty", key);
+			return config_fail(c, v, "%s must not be empty", key);
 		return set_string(field, s);
 	case K_STRING:
 		return set_string(field, s);
 	case K_URL:
 		if (*s && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-			return fail(c, v, "%s: \"%s\" is not an http:// or https:// URL", key, s);
+			return config_fail(c, v, "%s: \"%s\" is not an http:// or https:// URL", key, s);
 		return set_string(field, s);
 	case K_ABSPATH:
 		if (*s && *s != '/')
-			return fail(c, v, "%s: \"%s\" must be an absolute path", key, s);
+			return config_fail(c, v, "%s: \"%s\" must be an absolute path", key, s);
 		return set_string(field, s);
 	case K_LISTEN: {
 		struct listen_addr *l = field;
@@ -191,7 +180,7 @@ static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind k
 		free(l->host);
 		l->host = NULL;
 		if (parse_listen(s, &l->host, &l->port))
-			return fail(c, v, "%s: \"%s\" is not host:port (e.g. 127.0.0.1:9464)", key,
+			return config_fail(c, v, "%s: \"%s\" is not host:port (e.g. 127.0.0.1:9464)", key,
 				    s);
 		return 0;
 	}
@@ -209,7 +198,7 @@ static int table_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	for (size_t i = 0; i < w->n; i++) {
 		if (strcmp(key, w->keys[i].key) != 0)
 			continue;
-		s = scalar(c, v, key, &err);
+		s = config_scalar(c, v, key, &err);
 		if (!s)
 			return err;
 		w->where[i] = v;
@@ -218,12 +207,12 @@ static int table_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	for (size_t i = 0; i < w->n; i++)
 		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
 			 w->keys[i].key);
-	return fail(c, v, "unknown key \"%s\" in %s (known: %s)", key, w->section, known);
+	return config_fail(c, v, "unknown key \"%s\" in %s (known: %s)", key, w->section, known);
 }
 
 static int load_table(struct ctx *c, yaml_node_t *map, struct table_walk *w)
 {
-	return each_pair(c, map, w->section, table_pair, w);
+	return config_each_pair(c, map, w->section, table_pair, w);
 }
 
 static yaml_node_t *value_node(struct table_walk *w, const char *key)
@@ -252,146 +241,22 @@ static int load_memory(struct ctx *c, yaml_node_t *map, struct memory_config *m)
 	if (err)
 		return err;
 	if (m->low_water_mark_percent >= m->high_water_mark_percent)
-		return fail(c, where(&w, map, "low_water_mark_percent", "high_water_mark_percent"),
+		return config_fail(c, where(&w, map, "low_water_mark_percent", "high_water_mark_percent"),
 			    "low_water_mark_percent (%g) must be below high_water_mark_percent (%g)",
 			    m->low_water_mark_percent, m->high_water_mark_percent);
 	if (m->high_water_mark_percent > m->force_gc_threshold)
-		return fail(c, where(&w, map, "high_water_mark_percent", "force_gc_threshold"),
+		return config_fail(c, where(&w, map, "high_water_mark_percent", "force_gc_threshold"),
 			    "high_water_mark_percent (%g) must not exceed force_gc_threshold (%g)",
 			    m->high_water_mark_percent, m->force_gc_threshold);
 	if (m->alert_threshold > m->force_gc_threshold)
-		return fail(c, where(&w, map, "alert_threshold", "force_gc_threshold"),
+		return config_fail(c, where(&w, map, "alert_threshold", "force_gc_threshold"),
 			    "alert_threshold (%g) must not exceed force_gc_threshold (%g)",
 			    m->alert_threshold, m->force_gc_threshold);
 	if (m->max_memory_mb && m->max_heap_mb > m->max_memory_mb)
-		return fail(c, where(&w, map, "max_heap_mb", "max_memory_mb"),
+		return config_fail(c, where(&w, map, "max_heap_mb", "max_memory_mb"),
 			    "max_heap_mb (%llu) must not exceed max_memory_mb (%llu)",
 			    (unsigned long long)m->max_heap_mb,
 			    (unsigned long long)m->max_memory_mb);
-	return 0;
-}
-
-static int compile_regex(struct ctx *c, yaml_node_t *v, const char *key, const char *s, regex_t *re)
-{
-	int rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
-	char why[128];
-
-	if (rc == 0)
-		return 0;
-	regerror(rc, re, why, sizeof(why));
-	return fail(c, v, "%s: bad regular expression \"%s\": %s", key, s, why);
-}
-
-static bool rule_is_empty(const struct target_rule *r)
-{
-	return !r->has_pid && !r->has_comm && !r->has_cmdline && !r->cgroup_prefix && !r->hooked &&
-	       !r->top_rss;
-}
-
-static int match_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
-{
-	struct target_rule *r = arg;
-	const char *s;
-	uint64_t n;
-	int err = 0;
-
-	s = scalar(c, v, key, &err);
-	if (!s)
-		return err;
-	if (strcmp(key, "pid") == 0) {
-		if (parse_uint(s, 4194304, &n) || n == 0)
-			return fail(c, v, "pid: \"%s\" is not a process id", s);
-		r->pid = (int)n;
-		r->has_pid = true;
-	} else if (strcmp(key, "comm") == 0) {
-		err = compile_regex(c, v, key, s, &r->comm);
-		r->has_comm = !err;
-	} else if (strcmp(key, "cmdline") == 0) {
-		err = compile_regex(c, v, key, s, &r->cmdline);
-		r->has_cmdline = !err;
-	} else if (strcmp(key, "cgroup") == 0) {
-		if (*s != '/')
-			return fail(c, v, "cgroup: \"%s\" must be a path starting with /", s);
-		r->cgroup_prefix = strdup(s);
-		if (!r->cgroup_prefix)
-			return -ENOMEM;
-	} else if (strcmp(key, "hooked") == 0) {
-		bool b;
-
-		if (parse_bool(s, &b) || !b)
-			return fail(c, v, "hooked: only \"true\" is meaningful here");
-		r->hooked = true;
-	} else if (strcmp(key, "top_rss") == 0) {
-		if (parse_uint(s, 100000, &n) || n == 0)
-			return fail(c, v, "top_rss: \"%s\" is not a count from 1 to 100000", s);
-		r->top_rss = (unsigned int)n;
-	} else {
-		return fail(c, v,
-			    "unknown key \"%s\" in match (known: pid, comm, cmdline, cgroup, hooked, top_rss)",
-			    key);
-	}
-	return err;
-}
-
-static int target_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
-{
-	struct target_rule *r = arg;
-	const char *s;
-	int err = 0;
-
-	if (strcmp(key, "match") == 0) {
-		err = each_pair(c, v, "match", match_pair, r);
-		if (err)
-			return err;
-		if (rule_is_empty(r))
-			return fail(c, v, "match needs at least one of pid, comm, cmdline, cgroup, hooked, top_rss");
-		return 0;
-	}
-	if (strcmp(key, "heap") == 0) {
-		s = scalar(c, v, key, &err);
-		if (!s)
-			return err;
-		for (enum heap_tier t = HEAP_NONE; t <= HEAP_HOOK; t++) {
-			if (strcmp(s, heap_tier__name(t)) == 0) {
-				r->heap = t;
-				return 0;
-			}
-		}
-		return fail(c, v, "heap: \"%s\" is not one of none, uprobe, hook", s);
-	}
-	return fail(c, v, "unknown key \"%s\" in a target (known: match, heap)", key);
-}
-
-static void rule_free(struct target_rule *r)
-{
-	if (r->has_comm)
-		regfree(&r->comm);
-	if (r->has_cmdline)
-		regfree(&r->cmdline);
-	free(r->cgroup_prefix);
-}
-
-static int load_targets(struct ctx *c, yaml_node_t *seq, struct config *cfg)
-{
-	yaml_node_item_t *it;
-	size_t n;
-
-	if (seq->type != YAML_SEQUENCE_NODE)
-		return fail(c, seq, "\"targets\" must be a list of { match: ..., heap: ... } entries");
-	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
-	cfg->targets = calloc(n ? n : 1, sizeof(*cfg->targets));
-	if (!cfg->targets)
-		return -ENOMEM;
-	for (it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
-		struct target_rule *r = &cfg->targets[cfg->n_targets++];
-		yaml_node_t *entry = node(c, *it);
-		int err = each_pair(c, entry, "targets entry", target_pair, r);
-
-		if (err)
-			return err;
-		if (rule_is_empty(r))
-			return fail(c, entry, "a target needs a \"match\" mapping");
-	}
 	return 0;
 }
 
@@ -409,12 +274,12 @@ static int load_api(struct ctx *c, yaml_node_t *map, struct api_config *api)
 	v = value_node(&w, "token_file");
 	n = procfs__read(api->token_file, buf, sizeof(buf));
 	if (n < 0)
-		return fail(c, v, "token_file: cannot read %s: %s", api->token_file,
+		return config_fail(c, v, "token_file: cannot read %s: %s", api->token_file,
 			    strerror((int)-n));
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (n == 0)
-		return fail(c, v, "token_file: %s is empty", api->token_file);
+		return config_fail(c, v, "token_file: %s is empty", api->token_file);
 	api->token = strdup(buf);
 	return api->token ? 0 : -ENOMEM;
 }
@@ -426,7 +291,7 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	if (strcmp(key, "memory") == 0)
 		return load_memory(c, v, &cfg->memory);
 	if (strcmp(key, "targets") == 0)
-		return load_targets(c, v, cfg);
+		return config_load_targets(c, v, cfg);
 	if (strcmp(key, "exporter") == 0) {
 		struct table_walk w = TABLE("exporter", exporter_keys, &cfg->exporter);
 
@@ -439,7 +304,7 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	}
 	if (strcmp(key, "api") == 0)
 		return load_api(c, v, &cfg->api);
-	return fail(c, v,
+	return config_fail(c, v,
 		    "unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api)",
 		    key);
 }
@@ -508,7 +373,7 @@ int config__parse(const char *name, const char *text, size_t len, struct config 
 		goto free_parser;
 	}
 	root = yaml_document_get_root_node(&doc);
-	rc = root ? each_pair(&c, root, "the top level", top_pair, cfg) : 0;
+	rc = root ? config_each_pair(&c, root, "the top level", top_pair, cfg) : 0;
 	if (!rc && !cfg->targets)
 		rc = default_targets(cfg);
 	if (rc == -ENOMEM)
@@ -560,7 +425,7 @@ void config__free(struct config *cfg)
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < cfg->n_targets; i++)
-		rule_free(&cfg->targets[i]);
+		config_rule_free(&cfg->targets[i]);
 	free(cfg->targets);
 	free(cfg->exporter.listen.host);
 	free(cfg->exporter.textfile_dir);

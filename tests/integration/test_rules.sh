@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The shipped alerting rules: valid for the real Debian promtool, and each rule
+# fires and stays quiet when it should (deploy/prometheus/memtide-rules.test.yml).
+. "$(dirname "$0")/../lib.sh"
+
+check "promtool check rules accepts memtide-rules.yml" sh -c "promtool check rules '$ROOT/deploy/prometheus/memtide-rules.yml' >/dev/null"
+check "the rules name the spec's four alerts" test "$(grep -c '^      - alert: Memory\(HighUsage\|CriticalUsage\|GCHighCPU\|LeakDetected\)$' "$ROOT/deploy/prometheus/memtide-rules.yml")" = 4
+check "promtool test rules passes" sh -c "cd '$ROOT/deploy/prometheus' && promtool test rules memtide-rules.test.yml >'$WORK/out' 2>&1 || { cat '$WORK/out'; false; }"
+finish

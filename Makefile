@@ -37,7 +37,7 @@ DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps run test unit integration bench vmlinux clean format
-all: $(OUTPUT)/memtide
+all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
 	@missing=$$(for p in $(DEPS_PKGS); do \
@@ -59,6 +59,11 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 
 $(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# The control hook targets preload: its own flags, no dependency on the agent.
+$(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c bpf/hook.h | $(OUTPUT)
+	$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -shared \
+		-fvisibility=hidden $< -lpthread -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@

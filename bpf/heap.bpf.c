@@ -296,6 +296,37 @@ int BPF_KPROBE(free_entry, void *ptr)
 	return 0;
 }
 
+/* Hook tier: created by user space for each process whose hook it probes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct hook_state);
+} hooks SEC(".maps");
+
+/* memtide_hook_report(const struct memtide_hook_report *) in the hook library. */
+SEC("uprobe")
+int BPF_KPROBE(hook_report, const struct memtide_hook_report *report)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct memtide_hook_report r;
+	struct hook_state *h = bpf_map_lookup_elem(&hooks, &tgid);
+
+	if (!h || bpf_probe_read_user(&r, sizeof(r), report) || r.version != MEMTIDE_HOOK_VERSION)
+		return 0;
+	h->last = r;
+	h->reports++;
+	if (r.kind != MEMTIDE_HOOK_TRIM)
+		return 0;
+	h->last_trim = r;
+	h->trims++;
+	h->trim_ns += r.trim_ns;
+	h->trim_hist[log2_bucket(r.trim_ns, HEAP_TRIM_BUCKETS)]++;
+	if (r.rss_before > r.rss_after)
+		h->released_bytes += r.rss_before - r.rss_after;
+	return 0;
+}
+
 /* Threads leave no call state behind. A process's blocks and counters go
  * when user space sees it gone (programs cannot delete from a map of maps). */
 SEC("tp_btf/sched_process_exit")

@@ -3,6 +3,8 @@
 #ifndef MEMTIDE_HEAP_H
 #define MEMTIDE_HEAP_H
 
+#include "hook.h"
+
 /* The allocating functions, as counted; memalign and aligned_alloc are one
  * function in glibc (same address), counted as memalign. */
 enum heap_fn {
@@ -54,6 +56,16 @@ struct heap_call {
 	__u64 start_ns;
 	__u32 fn;
 	__u32 depth; /* >1: inside a nested internal call (realloc(NULL, n) → malloc) */
+};
+
+/* What the control hook reported, per process (bpf/hook.h has the report). */
+struct hook_state {
+	struct memtide_hook_report last; /* the latest report of any kind */
+	struct memtide_hook_report last_trim;
+	__u64 reports;
+	__u64 trims, trim_ns;
+	__u64 released_bytes; /* RSS given back by trims, summed */
+	__u64 trim_hist[HEAP_TRIM_BUCKETS];
 };
 
 #endif

@@ -52,6 +52,28 @@ enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char 
 	return kind;
 }
 
+int libc__find_library(const char *maps, const char *name, char *range, size_t range_len)
+{
+	size_t n = strlen(name);
+
+	for (const char *line = maps; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (len > n + 1 && line[len - n - 1] == '/' && strncmp(line + len - n, name, n) == 0) {
+			size_t r = strcspn(line, " ");
+
+			if (r >= range_len)
+				return -ENOENT;
+			memcpy(range, line, r);
+			range[r] = '\0';
+			return 0;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
 /* A symbol's address in memory to its offset in the file, through the
  * loadable segment that holds it. */
 static uint64_t file_offset(Elf *elf, uint64_t addr)

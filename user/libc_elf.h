@@ -13,6 +13,9 @@ enum libc_kind { LIBC_NONE, LIBC_GLIBC, LIBC_OTHER };
  * mapped (a static binary). Pure. */
 enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char *path,
 			  size_t path_len);
+/* From /proc/PID/maps text: the "start-end" range of the first mapping of a
+ * file named @name (its last path component). 0 or -ENOENT. Pure. */
+int libc__find_library(const char *maps, const char *name, char *range, size_t range_len);
 /* File offsets of the dynamic symbols @names in the ELF file at @path (0 where
  * absent): what uprobes attach to. */
 int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets);

@@ -43,6 +43,7 @@ struct process {
 	int pid;
 	struct bpf_link *links[2 * N_POINTS];
 	size_t n_links;
+	struct bpf_link *hook; /* hook tier */
 };
 
 struct uprobe {
@@ -197,14 +198,16 @@ int uprobe__attach(struct uprobe *u, int pid)
 {
 	const char *names[N_POINTS];
 	uint64_t offsets[N_POINTS];
-	struct process *p = find(u, 0);
+	struct process *p = find(u, pid);
 	char path[128];
 	int err;
 
 	if (pid <= 0 || pid >= HEAP_PID_MAX)
 		return -EINVAL;
-	if (find(u, pid))
+	if (p && p->n_links)
 		return 0;
+	if (!p)
+		p = find(u, 0);
 	if (!p)
 		return -E2BIG;
 	err = find_libc(pid, path, sizeof(path));
@@ -250,6 +253,13 @@ drop:
 	return err;
 }
 
+/* A slot is free again once neither tier holds it. */
+static void release(struct process *p)
+{
+	if (!p->n_links && !p->hook)
+		p->pid = 0;
+}
+
 void uprobe__detach(struct uprobe *u, int pid)
 {
 	struct process *p = find(u, pid);
@@ -258,9 +268,74 @@ void uprobe__detach(struct uprobe *u, int pid)
 		return;
 	for (size_t i = 0; i < p->n_links; i++)
 		bpf_link__destroy(p->links[i]);
-	memset(p, 0, sizeof(*p));
+	memset(p->links, 0, sizeof(p->links));
+	p->n_links = 0;
+	release(p);
 	drop_maps(u, pid);
 	purge_calls(u, pid);
+}
+
+int uprobe__attach_hook(struct uprobe *u, int pid)
+{
+	static const char *const names[] = { MEMTIDE_HOOK_REPORT_SYMBOL };
+	struct process *p = find(u, pid);
+	struct hook_state zero = { 0 };
+	char *maps, range[64], path[128];
+	__u32 key = (__u32)pid;
+	uint64_t offset;
+	int err;
+
+	if (pid <= 0)
+		return -EINVAL;
+	if (p && p->hook)
+		return 0;
+	maps = malloc(MAPS_MAX);
+	if (!maps)
+		return -ENOMEM;
+	err = procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0
+		      ? libc__find_library(maps, MEMTIDE_HOOK_LIBRARY, range, sizeof(range))
+		      : -ENOENT;
+	free(maps);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%s", pid, range);
+	err = libc__offsets(path, names, 1, &offset);
+	if (err || !offset)
+		return err ? err : -ENOENT;
+	if (!p)
+		p = find(u, 0);
+	if (!p)
+		return -E2BIG;
+	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.hooks), &key, &zero, BPF_ANY))
+		return -errno;
+	p->hook = bpf_program__attach_uprobe(u->skel->progs.hook_report, false, pid, path, offset);
+	if (!p->hook) {
+		err = -errno;
+		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.hooks), &key);
+		return err;
+	}
+	p->pid = pid;
+	return 0;
+}
+
+void uprobe__detach_hook(struct uprobe *u, int pid)
+{
+	struct process *p = find(u, pid);
+	__u32 key = (__u32)pid;
+
+	if (!p || !pid || !p->hook)
+		return;
+	bpf_link__destroy(p->hook);
+	p->hook = NULL;
+	release(p);
+	bpf_map_delete_elem(bpf_map__fd(u->skel->maps.hooks), &key);
+}
+
+int uprobe__read_hook(struct uprobe *u, int pid, struct hook_state *out)
+{
+	__u32 key = (__u32)pid;
+
+	return bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.hooks), &key, out) ? -errno : 0;
 }
 
 int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out)
@@ -294,9 +369,14 @@ void uprobe__destroy(struct uprobe *u)
 {
 	if (!u)
 		return;
-	for (size_t i = 0; i < MAX_PROCESSES; i++)
-		if (u->procs[i].pid)
-			uprobe__detach(u, u->procs[i].pid);
+	for (size_t i = 0; i < MAX_PROCESSES; i++) {
+		int pid = u->procs[i].pid;
+
+		if (pid) {
+			uprobe__detach_hook(u, pid);
+			uprobe__detach(u, pid);
+		}
+	}
 	heap_bpf__destroy(u->skel);
 	free(u);
 }

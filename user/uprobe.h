@@ -22,4 +22,10 @@ void uprobe__detach(struct uprobe *u, int pid);
 /* The process's counters, summed over CPUs. */
 int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out);
 
+/* Hook tier: probes memtide_hook_report() in @pid's control hook library.
+ * -ENOENT: the process has not loaded the hook. */
+int uprobe__attach_hook(struct uprobe *u, int pid);
+void uprobe__detach_hook(struct uprobe *u, int pid);
+int uprobe__read_hook(struct uprobe *u, int pid, struct hook_state *out);
+
 #endif

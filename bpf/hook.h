@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the control hook reports (user/hook/memtide_hook.c), as the uprobe in
+ * bpf/hook.bpf.c copies it. Shared by the hook, the BPF side and the agent. */
+#ifndef MEMTIDE_HOOK_H
+#define MEMTIDE_HOOK_H
+
+#define MEMTIDE_HOOK_VERSION 1
+#define MEMTIDE_HOOK_SIGNAL_ENV "MEMTIDE_HOOK_SIGNAL" /* offset from SIGRTMIN */
+#define MEMTIDE_HOOK_INTERVAL_ENV "MEMTIDE_HOOK_INTERVAL_MS"
+#define MEMTIDE_HOOK_DEFAULT_SIGNAL 4
+#define MEMTIDE_HOOK_REPORT_SYMBOL "memtide_hook_report"
+#define MEMTIDE_HOOK_LIBRARY "libmemtide_hook.so"
+
+enum memtide_hook_kind { MEMTIDE_HOOK_INFO = 1, MEMTIDE_HOOK_TRIM = 2 };
+
+/* mallinfo2() fields the agent uses. */
+struct memtide_hook_mallinfo {
+	__u64 arena; /* non-mmapped bytes from the OS */
+	__u64 hblkhd; /* mmapped bytes */
+	__u64 uordblks; /* in-use chunk bytes (non-mmapped) */
+	__u64 fordblks; /* free chunk bytes */
+	__u64 keepcost; /* releasable top */
+};
+
+struct memtide_hook_report {
+	__u32 version;
+	__u32 kind; /* enum memtide_hook_kind */
+	__u64 seq; /* trims done by this process's hook */
+	struct memtide_hook_mallinfo before, after; /* after: trims only */
+	__u64 rss_before, rss_after; /* bytes */
+	__u64 trim_ns;
+	__s32 trim_result; /* malloc_trim()'s return: 1 if memory was released */
+	__u32 pad;
+};
+
+#endif

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Safety first: a process is signalled only through a pidfd opened when it
+ * was first seen, and only after checking, at that moment, that it maps the
+ * hook library and has a handler for the hook's signal. A process without
+ * the hook is never signalled, whatever its usage.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include "hook.h"
+#include "libc_elf.h"
+#include "procfs.h"
+#include "trim.h"
+
+#define MAX_WATCHED 4096
+#define MAPS_MAX (4 << 20)
+#define ENVIRON_MAX (256 * 1024)
+
+struct watched {
+	int pid;
+	int pidfd;
+	uint64_t start_ticks;
+};
+
+struct trim {
+	pthread_mutex_t lock;
+	struct watched w[MAX_WATCHED];
+};
+
+int trim__new(struct trim **out)
+{
+	struct trim *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	pthread_mutex_init(&t->lock, NULL);
+	*out = t;
+	return 0;
+}
+
+static struct watched *slot(struct trim *t, int pid)
+{
+	for (size_t i = 0; i < MAX_WATCHED; i++)
+		if (t->w[i].pid == pid)
+			return &t->w[i];
+	return NULL;
+}
+
+static bool same_start(int pid, uint64_t start_ticks)
+{
+	struct proc_stat st;
+	char buf[1024];
+
+	return procfs__read_pid(pid, "stat", buf, sizeof(buf)) > 0 &&
+	       !procfs__parse_stat(buf, &st) && st.starttime == start_ticks;
+}
+
+int trim__watch(struct trim *t, int pid, uint64_t start_ticks)
+{
+	struct watched *w;
+	int fd, err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	w = slot(t, pid);
+	if (w && w->start_ticks == start_ticks)
+		goto unlock;
+	if (w) {
+		close(w->pidfd);
+		w->pid = 0;
+	}
+	w = slot(t, 0);
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (!w || fd < 0) {
+		err = fd < 0 ? -errno : -E2BIG;
+		if (fd >= 0)
+			close(fd);
+		goto unlock;
+	}
+	/* The pidfd names whatever held the number at open: make sure it is ours. */
+	if (!same_start(pid, start_ticks)) {
+		close(fd);
+		err = -ESRCH;
+		goto unlock;
+	}
+	*w = (struct watched){ .pid = pid, .pidfd = fd, .start_ticks = start_ticks };
+unlock:
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+void trim__forget(struct trim *t, int pid)
+{
+	struct watched *w;
+
+	pthread_mutex_lock(&t->lock);
+	w = pid ? slot(t, pid) : NULL;
+	if (w) {
+		close(w->pidfd);
+		w->pid = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The hook's signal: SIGRTMIN + the offset in the process's environment. */
+static int hook_signal(int pid)
+{
+	char *env = malloc(ENVIRON_MAX);
+	const size_t n = strlen(MEMTIDE_HOOK_SIGNAL_ENV "=");
+	int offset = MEMTIDE_HOOK_DEFAULT_SIGNAL;
+	ssize_t len;
+
+	if (!env)
+		return SIGRTMIN + offset;
+	len = procfs__read_pid(pid, "environ", env, ENVIRON_MAX);
+	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(env + i) + 1) {
+		if (strncmp(env + i, MEMTIDE_HOOK_SIGNAL_ENV "=", n) == 0) {
+			char *end;
+			long v = strtol(env + i + n, &end, 10);
+
+			if (!*end && v >= 0 && v <= SIGRTMAX - SIGRTMIN)
+				offset = (int)v;
+		}
+	}
+	free(env);
+	return SIGRTMIN + offset;
+}
+
+static bool hook_loaded(int pid)
+{
+	char *maps = malloc(MAPS_MAX), range[64];
+	bool loaded;
+
+	if (!maps)
+		return false;
+	loaded = procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0 &&
+		 !libc__find_library(maps, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
+	free(maps);
+	return loaded;
+}
+
+/* SigCgt in /proc/PID/status: the signals the process has handlers for. */
+static bool handles(int pid, int sig)
+{
+	char buf[8192], *p;
+	unsigned long long mask;
+
+	if (procfs__read_pid(pid, "status", buf, sizeof(buf)) <= 0 || !(p = strstr(buf, "SigCgt:")))
+		return false;
+	mask = strtoull(p + 7, NULL, 16);
+	return sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
+}
+
+int trim__request(struct trim *t, int pid, const char **why)
+{
+	struct watched *w;
+	int sig, err = 0;
+
+	pthread_mutex_lock(&t->lock);
+	w = pid > 0 ? slot(t, pid) : NULL;
+	if (!w) {
+		*why = "not a tracked process";
+		err = -ESRCH;
+		goto unlock;
+	}
+	sig = hook_signal(pid);
+	if (!hook_loaded(pid)) {
+		*why = "the control hook is not loaded: never signalled";
+		err = -ENOTSUP;
+	} else if (!handles(pid, sig)) {
+		*why = "the process does not handle the hook's signal: never signalled";
+		err = -ENOTSUP;
+	} else if (!same_start(pid, w->start_ticks)) {
+		*why = "the process is gone";
+		err = -ESRCH;
+	} else if (syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0)) {
+		err = -errno;
+		*why = err == -ESRCH ? "the process is gone" : "the signal could not be sent";
+	}
+unlock:
+	pthread_mutex_unlock(&t->lock);
+	return err;
+}
+
+void trim__free(struct trim *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < MAX_WATCHED; i++)
+		if (t->w[i].pid)
+			close(t->w[i].pidfd);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}

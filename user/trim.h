@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Asking a process's control hook to run malloc_trim(0), safely. */
+#ifndef MEMTIDE_TRIM_H
+#define MEMTIDE_TRIM_H
+
+#include <stdint.h>
+
+struct trim;
+
+int trim__new(struct trim **out);
+void trim__free(struct trim *t);
+/* Opens a pidfd for (@pid, @start_ticks) when first seen: signals then go to
+ * that process or nowhere, never to a later one reusing the number. */
+int trim__watch(struct trim *t, int pid, uint64_t start_ticks);
+void trim__forget(struct trim *t, int pid);
+/*
+ * Signals the hook of @pid. Refused, with *why set, unless the process maps
+ * the hook library and handles its signal (SigCgt): -ENOTSUP then; -ESRCH
+ * when it is gone or not watched. Thread-safe.
+ */
+int trim__request(struct trim *t, int pid, const char **why);
+
+#endif

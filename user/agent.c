@@ -13,9 +13,11 @@
 #include "http.h"
 #include "loader.h"
 #include "log.h"
+#include "policy.h"
 #include "push.h"
 #include "snapshot.h"
 #include "textfile.h"
+#include "trim.h"
 #include "uprobe.h"
 
 #define DISCOVER_INTERVAL_MS 500 /* uprobe-tier targets get their probes within a second */
@@ -26,6 +28,8 @@ struct agent {
 	bool once;
 	struct loader *loader;
 	struct uprobe *uprobe;
+	struct trim *trim;
+	struct policy *policy;
 	struct collector *collector;
 	struct http *http;
 	struct push *push;
@@ -91,9 +95,15 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	/* Without it, uprobe-tier targets still get the kernel tier. */
 	if (uprobe__open(false, &a->uprobe))
 		a->uprobe = NULL;
-	err = collector__new(a->loader, a->uprobe, cfg, &a->collector);
+	err = trim__new(&a->trim);
 	if (err)
 		goto destroy_uprobe;
+	err = policy__new(&a->policy);
+	if (err)
+		goto free_trim;
+	err = collector__new(a->loader, a->uprobe, a->trim, cfg, &a->collector);
+	if (err)
+		goto free_policy;
 	if (!once) {
 		err = start_http(a);
 		if (err)
@@ -108,6 +118,10 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 stop_http:
 	http__stop(a->http);
 	collector__free(a->collector);
+free_policy:
+	policy__free(a->policy);
+free_trim:
+	trim__free(a->trim);
 destroy_uprobe:
 	uprobe__destroy(a->uprobe);
 	loader__destroy(a->loader);
@@ -125,6 +139,8 @@ void agent__free(struct agent *a)
 	push__stop(a->push, true);
 	http__stop(a->http);
 	collector__free(a->collector);
+	policy__free(a->policy);
+	trim__free(a->trim);
 	uprobe__destroy(a->uprobe);
 	loader__destroy(a->loader);
 	config__free(a->cfg);
@@ -235,8 +251,10 @@ int agent__run(struct agent *a)
 				snapshot__put(snap);
 				return 0;
 			}
-			if (snap)
+			if (snap) {
+				policy__evaluate(a->policy, snap, a->trim, now_ms());
 				snapshot__publish(snap);
+			}
 			next_snapshot = now + a->cfg->memory.monitor_interval_ms;
 		}
 		wake = next_discover < next_snapshot ? next_discover : next_snapshot;

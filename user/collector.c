@@ -18,12 +18,14 @@ struct tracked {
 	char comm[PROC_COMM_LEN + 1];
 	bool kept; /* scratch for collector__discover() */
 	enum heap_state heap;
+	enum heap_tier heap_tier; /* the tier @heap is about */
 	uint64_t cpu_ticks_at_attach; /* gc_cpu_fraction counts CPU time from here */
 };
 
 struct collector {
 	struct loader *loader;
 	struct uprobe *uprobe;
+	struct trim *trim;
 	const struct config *cfg;
 	struct tracked *tracked; /* sorted by pid */
 	size_t n_tracked;
@@ -39,8 +41,8 @@ static uint64_t boottime_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-int collector__new(struct loader *loader, struct uprobe *uprobe, const struct config *cfg,
-		   struct collector **out)
+int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
+		   const struct config *cfg, struct collector **out)
 {
 	struct collector *c = calloc(1, sizeof(*c));
 
@@ -53,6 +55,7 @@ int collector__new(struct loader *loader, struct uprobe *uprobe, const struct co
 	}
 	c->loader = loader;
 	c->uprobe = uprobe;
+	c->trim = trim;
 	c->cfg = cfg;
 	c->mem_total = procfs__mem_total();
 	*out = c;
@@ -139,8 +142,11 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 
 static void heap_off(struct collector *c, struct tracked *t)
 {
-	if (t->heap == HEAP_STATE_ATTACHED)
+	if (t->heap == HEAP_STATE_ATTACHED) {
 		uprobe__detach(c->uprobe, t->pid);
+		uprobe__detach_hook(c->uprobe, t->pid);
+		trim__forget(c->trim, t->pid);
+	}
 	t->heap = HEAP_STATE_OFF;
 }
 
@@ -149,11 +155,11 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 {
 	int err;
 
-	if (t->tier != HEAP_UPROBE) {
+	if (t->tier == HEAP_NONE || t->tier != t->heap_tier) {
 		heap_off(c, t);
-		return;
+		t->heap_tier = t->tier;
 	}
-	if (t->heap != HEAP_STATE_OFF)
+	if (t->tier == HEAP_NONE || t->heap != HEAP_STATE_OFF)
 		return;
 	if (!c->uprobe) {
 		t->heap = HEAP_STATE_FAILED;
@@ -161,8 +167,13 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 			 t->comm);
 		return;
 	}
-	err = uprobe__attach(c->uprobe, t->pid);
-	if (err == -ENOEXEC) {
+	err = t->tier == HEAP_HOOK ? uprobe__attach_hook(c->uprobe, t->pid)
+				   : uprobe__attach(c->uprobe, t->pid);
+	if (err == -ENOENT && t->tier == HEAP_HOOK) {
+		t->heap = HEAP_STATE_UNSUPPORTED;
+		log_warn("pid %d (%s): the control hook is not loaded; kernel tier only", t->pid,
+			 t->comm);
+	} else if (err == -ENOEXEC) {
 		t->heap = HEAP_STATE_UNSUPPORTED;
 		log_warn("pid %d (%s): no glibc mapped (static, or another C library); kernel tier only",
 			 t->pid, t->comm);
@@ -173,7 +184,12 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 	} else {
 		t->heap = HEAP_STATE_ATTACHED;
 		t->cpu_ticks_at_attach = st->utime + st->stime;
-		log_info("pid %d (%s): heap probes attached to its own libc", t->pid, t->comm);
+		if (t->tier == HEAP_HOOK && trim__watch(c->trim, t->pid, t->start_ticks))
+			log_warn("pid %d (%s): no pidfd: it will not be asked to trim", t->pid,
+				 t->comm);
+		log_info("pid %d (%s): %s", t->pid, t->comm,
+			 t->tier == HEAP_HOOK ? "control hook reports probed"
+					      : "heap probes attached to its own libc");
 	}
 }
 
@@ -245,6 +261,7 @@ static void fill_limit(struct collector *c, struct sample *s)
 	const struct memory_config *m = &c->cfg->memory;
 	uint64_t limit;
 
+	s->heap_limit_bytes = m->max_heap_mb * 1024 * 1024;
 	if (m->max_memory_mb) {
 		s->limit_bytes = m->max_memory_mb * 1024 * 1024;
 	} else if (procfs__cgroup_limit(s->pid, &limit) == 0) {
@@ -294,12 +311,22 @@ static void fill_heap(struct collector *c, const struct tracked *t, const struct
 {
 	double cpu_ns;
 
-	if (t->heap != HEAP_STATE_ATTACHED || uprobe__read(c->uprobe, t->pid, &s->heap))
+	if (t->heap != HEAP_STATE_ATTACHED)
 		return;
-	s->has_heap = true;
+	if (t->tier == HEAP_HOOK) {
+		/* Until its first report, a hooked process has no figures to show. */
+		if (uprobe__read_hook(c->uprobe, t->pid, &s->hook) || !s->hook.reports)
+			return;
+		s->has_hook = true;
+	} else if (!uprobe__read(c->uprobe, t->pid, &s->heap)) {
+		s->has_heap = true;
+	} else {
+		return;
+	}
 	cpu_ns = (double)(st->utime + st->stime - t->cpu_ticks_at_attach) * 1e9 /
 		 (double)procfs__clock_ticks();
-	s->gc_cpu_fraction = cpu_ns > 0 ? (double)s->heap.trim_ns / cpu_ns : 0;
+	s->gc_cpu_fraction =
+		cpu_ns > 0 ? (double)(s->has_hook ? s->hook.trim_ns : s->heap.trim_ns) / cpu_ns : 0;
 }
 
 static bool same_process(const struct loader_process *p, const struct tracked *t)
@@ -364,7 +391,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		fill_container(s);
 		fill_heap(c, t, &st, s);
 		snap->agent.targets_by_tier[t->tier]++;
-		if (t->tier == HEAP_UPROBE)
+		if (t->tier != HEAP_NONE)
 			snap->agent.heap_states[t->heap]++;
 		snap->n++;
 	}

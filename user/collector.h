@@ -6,13 +6,15 @@
 #include "config.h"
 #include "loader.h"
 #include "snapshot.h"
+#include "trim.h"
 #include "uprobe.h"
 
 struct collector;
 
-/* @uprobe may be NULL: uprobe-tier targets then get the kernel tier only. */
-int collector__new(struct loader *loader, struct uprobe *uprobe, const struct config *cfg,
-		   struct collector **out);
+/* @uprobe may be NULL: uprobe- and hook-tier targets then get the kernel
+ * tier only. Hook-tier processes are watched by @trim (pidfds). */
+int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
+		   const struct config *cfg, struct collector **out);
 void collector__free(struct collector *c);
 /* The caller keeps @cfg alive until the next call or collector__free(). */
 void collector__set_config(struct collector *c, const struct config *cfg);

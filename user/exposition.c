@@ -131,11 +131,15 @@ static void per_process_where(struct buf *b, const struct snapshot *snap, const 
 	expo__family(b, name, type, help);
 	for (size_t i = 0; i < snap->n; i++) {
 		size_t n;
+		double v;
 
 		if (pred && !pred(&snap->samples[i]))
 			continue;
+		v = get(&snap->samples[i]);
+		if (!isfinite(v)) /* a figure this process's tier cannot know */
+			continue;
 		n = process_labels(&snap->samples[i], pid, l, NULL, NULL);
-		expo__sample(b, name, l, n, get(&snap->samples[i]));
+		expo__sample(b, name, l, n, v);
 	}
 }
 
@@ -146,6 +150,7 @@ static void per_process(struct buf *b, const struct snapshot *snap, const char *
 }
 
 static bool has_heap(const struct sample *s);
+static bool has_uprobe(const struct sample *s);
 
 /* Only the processes whose heap tier gives the figure. */
 static void per_process_if(struct buf *b, const struct snapshot *snap, const char *name,
@@ -265,7 +270,44 @@ static double heap_dropped(const struct sample *s)
 
 static bool has_heap(const struct sample *s)
 {
+	return s->has_heap || s->has_hook;
+}
+
+static bool has_uprobe(const struct sample *s)
+{
 	return s->has_heap;
+}
+
+static bool has_hook(const struct sample *s)
+{
+	return s->has_hook;
+}
+
+static double hook_released(const struct sample *s)
+{
+	return (double)s->hook.released_bytes;
+}
+
+static double hook_last_released(const struct sample *s)
+{
+	const struct memtide_hook_report *r = &s->hook.last_trim;
+
+	return r->rss_before > r->rss_after ? (double)(r->rss_before - r->rss_after) : 0;
+}
+
+static double hook_last_duration(const struct sample *s)
+{
+	return (double)s->hook.last_trim.trim_ns / 1e9;
+}
+
+/* Live heap as a percentage of max_heap_mb (of the memory limit when that is 0). */
+static double heap_usage(const struct sample *s)
+{
+	struct heap_view v;
+	double limit = s->heap_limit_bytes ? (double)s->heap_limit_bytes : (double)s->limit_bytes;
+
+	sample__heap_view(s, &v);
+	return limit > 0 ? 100.0 * v.heap_inuse_bytes / limit : NAN;
 }
 
 /* Log2 buckets [2^i, 2^(i+1)) become le="2^(i+1)", from 2^@first to 2^@last. */
@@ -317,14 +359,26 @@ static void render_heap(const struct snapshot *snap, struct buf *b)
 	per_process_if(b, snap, "memory_gc_cpu_fraction", "gauge",
 		       "Time in malloc_trim over the process's CPU time since probing began.",
 		       heap_gc_cpu_fraction);
-	per_process_if(b, snap, "memory_heap_free_calls_total", "counter", "free() calls (not free(NULL)).",
-		       heap_frees);
-	per_process_if(b, snap, "memory_heap_untracked_frees_total", "counter",
+	per_process_where(b, snap, "memory_heap_free_calls_total", "counter", "free() calls (not free(NULL)).",
+		       heap_frees, has_uprobe);
+	per_process_where(b, snap, "memory_heap_untracked_frees_total", "counter",
 		       "free() of blocks allocated before probing began (or not recorded).",
-		       heap_frees_unknown);
-	per_process_if(b, snap, "memory_heap_unrecorded_blocks_total", "counter",
+		       heap_frees_unknown, has_uprobe);
+	per_process_where(b, snap, "memory_heap_unrecorded_blocks_total", "counter",
 		       "Allocations not recorded because the process's block map was full.",
-		       heap_dropped);
+		       heap_dropped, has_uprobe);
+
+	per_process_if(b, snap, "memory_heap_usage_percent", "gauge",
+		       "Live heap (heap_inuse) as a percentage of max_heap_mb (of the memory limit when that is 0).",
+		       heap_usage);
+	per_process_where(b, snap, "memory_gc_released_bytes_total", "counter",
+			  "Resident memory given back by malloc_trim calls memtide asked for (hook tier).",
+			  hook_released, has_hook);
+	per_process_where(b, snap, "memory_gc_last_released_bytes", "gauge",
+			  "Resident memory the latest trim gave back (hook tier).", hook_last_released,
+			  has_hook);
+	per_process_where(b, snap, "memory_gc_last_duration_seconds", "gauge",
+			  "How long the latest trim took (hook tier).", hook_last_duration, has_hook);
 
 	expo__family(b, "memory_heap_alloc_calls_total", "counter",
 		     "Allocating calls by function (memalign includes aligned_alloc).");
@@ -356,6 +410,9 @@ static void render_heap(const struct snapshot *snap, struct buf *b)
 		if (s->has_heap)
 			log2_histogram(b, "memory_gc_pause_ns", l, n, s->heap.trim_hist,
 				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->heap.trim_ns);
+		else if (s->has_hook)
+			log2_histogram(b, "memory_gc_pause_ns", l, n, s->hook.trim_hist,
+				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->hook.trim_ns);
 	}
 	expo__family(b, "memory_heap_alloc_size_bytes", "histogram",
 		     "Requested sizes of allocations, in bytes (log2 buckets).");

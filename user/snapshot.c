@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <pthread.h>
+#include <math.h>
 #include <stdlib.h>
 #include "snapshot.h"
 
@@ -69,10 +70,32 @@ static double positive(int64_t v)
  * at zero. heap_sys is approximate in this tier: malloc's memory lives in
  * anonymous pages, so resident anonymous memory stands in for it.
  */
+/* Hook tier: mallinfo2() from the latest report (after the trim, for a trim). */
+static void hook_view(const struct sample *s, struct heap_view *out)
+{
+	const struct memtide_hook_report *r = &s->hook.last;
+	const struct memtide_hook_mallinfo *mi = r->kind == MEMTIDE_HOOK_TRIM ? &r->after : &r->before;
+	double inuse = (double)(mi->uordblks + mi->hblkhd), sys = (double)(mi->arena + mi->hblkhd);
+
+	out->alloc_bytes = inuse; /* malloc keeps no requested sizes: chunks stand in */
+	out->total_alloc_bytes = NAN;
+	out->heap_alloc_bytes = inuse;
+	out->heap_inuse_bytes = inuse;
+	out->heap_sys_bytes = sys > inuse ? sys : inuse;
+	out->heap_idle_bytes = out->heap_sys_bytes - inuse;
+	out->heap_objects = NAN;
+	out->gc_count = (double)s->hook.trims;
+	out->gc_cpu_fraction = s->gc_cpu_fraction;
+}
+
 void sample__heap_view(const struct sample *s, struct heap_view *out)
 {
 	double inuse = positive(s->heap.live_chunk_bytes), anon = (double)s->anon_bytes;
 
+	if (s->has_hook) {
+		hook_view(s, out);
+		return;
+	}
 	out->alloc_bytes = positive(s->heap.live_bytes);
 	out->total_alloc_bytes = (double)s->heap.total_alloc_bytes;
 	out->heap_alloc_bytes = inuse;

@@ -27,10 +27,13 @@ struct sample {
 	uint64_t rss_bytes, anon_bytes, file_bytes, shmem_bytes, swap_bytes, rss_peak_bytes;
 	uint64_t minflt, majflt;
 	uint64_t limit_bytes; /* what usage is measured against */
+	uint64_t heap_limit_bytes; /* max_heap_mb; 0: the same as limit_bytes */
 	bool limit_from_cgroup;
 	double usage_percent;
 	bool has_heap; /* the uprobe tier's figures below are filled */
 	struct heap_stats heap;
+	bool has_hook; /* the hook tier's: the control hook's reports */
+	struct hook_state hook;
 	double gc_cpu_fraction;
 };
 
@@ -62,7 +65,8 @@ struct snapshot {
 	size_t metrics_len;
 };
 
-/* The uprobe tier's derived heap figures (valid when has_heap). */
+/* The heap figures either heap tier gives (has_heap or has_hook); NaN where
+ * the tier cannot know one. */
 struct heap_view {
 	double alloc_bytes, total_alloc_bytes, heap_alloc_bytes, heap_sys_bytes, heap_idle_bytes,
 		heap_inuse_bytes, heap_objects, gc_count, gc_cpu_fraction;

@@ -96,9 +96,9 @@ static void process(struct buf *b, const struct snapshot *snap, const struct sam
 		json__string(b, s->container);
 	}
 	buf__adds(b, ",");
-	if (s->has_heap)
+	if (s->has_heap || s->has_hook)
 		sample__heap_view(s, &heap);
-	memory_fields(b, &snap->memory, s->has_heap ? &heap : NULL, (double)s->rss_bytes,
+	memory_fields(b, &snap->memory, s->has_heap || s->has_hook ? &heap : NULL, (double)s->rss_bytes,
 		      s->usage_percent, limit_mb(s));
 	buf__adds(b, "}");
 }
@@ -132,7 +132,7 @@ int api__stats(const struct snapshot *s, int pid, struct buf *out)
 		sys += (double)p->rss_bytes;
 		if (!worst || p->usage_percent > worst->usage_percent)
 			worst = p;
-		if (!p->has_heap)
+		if (!p->has_heap && !p->has_hook)
 			continue;
 		/* Sums, but the CPU fraction is the highest: a fraction does not add up. */
 		sample__heap_view(p, &one);

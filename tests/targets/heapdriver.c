@@ -9,6 +9,9 @@
  *   threads T N  T threads, N blocks each, every block freed by another thread
  *   mixed N      like work, plus realloc(NULL, n), realloc(p, 0), reallocarray,
  *                posix_memalign, memalign, aligned_alloc, valloc, pvalloc
+ *   fragment N   N blocks of 1000 bytes, then free all but every 16th: the
+ *                heap keeps its pages, which only malloc_trim() gives back
+ *   hold N       N blocks of 1000 bytes, all kept: nothing for a trim to give back
  *   freeall      free every block still held
  *   trim         malloc_trim(0)
  *   bench N      N malloc(64)+free pairs, answers ns per pair
@@ -172,6 +175,36 @@ static void threads(int t, long n)
 		pthread_join(ids[i], NULL);
 }
 
+static void fragment(long n)
+{
+	size_t first = n_held;
+
+	for (long i = 0; i < n; i++) {
+		char *p = counted(MALLOC, malloc(1000), 1000);
+
+		if (p)
+			memset(p, 7, 1000);
+		hold(p, 1000);
+	}
+	/* Keep every 16th: live data pins the arena's top, so nothing shrinks by itself. */
+	for (size_t i = first; i < n_held; i++) {
+		if ((i - first) % 16 == 15)
+			continue;
+		counted_free(held[i], held_size[i]);
+		held[i] = NULL;
+	}
+	/* Compact the kept ones to the front of the list. */
+	size_t k = first;
+
+	for (size_t i = first; i < n_held; i++) {
+		if (held[i]) {
+			held[k] = held[i];
+			held_size[k++] = held_size[i];
+		}
+	}
+	n_held = k;
+}
+
 static void freeall(void)
 {
 	while (n_held) {
@@ -259,6 +292,16 @@ int main(void)
 			mixed(a);
 		} else if (strcmp(cmd, "threads") == 0) {
 			threads((int)a, b);
+		} else if (strcmp(cmd, "fragment") == 0) {
+			fragment(a);
+		} else if (strcmp(cmd, "hold") == 0) {
+			for (long i = 0; i < a; i++) {
+				char *p = counted(MALLOC, malloc(1000), 1000);
+
+				if (p)
+					memset(p, 7, 1000);
+				hold(p, 1000);
+			}
 		} else if (strcmp(cmd, "freeall") == 0) {
 			freeall();
 		} else if (strcmp(cmd, "trim") == 0) {

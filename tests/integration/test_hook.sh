@@ -31,8 +31,10 @@ echo "# self-trim: RSS $self_before -> $self_after ($self_gain bytes back)"
 check "the fragmented heap gives back at least 50 MB to a self-trim" test "$self_gain" -gt 50000000
 
 PORT=$(free_port)
-cat >"$WORK/memtide.yaml" <<YAML
+write_config() { # $1: enable_auto_gc
+	cat >"$WORK/memtide.yaml" <<YAML
 memory:
+  enable_auto_gc: $1
   monitor_interval: 1s
   high_water_mark_percent: 50
   low_water_mark_percent: 10
@@ -47,6 +49,9 @@ targets:
 exporter:
   listen: "127.0.0.1:$PORT"
 YAML
+}
+# Automatic trims start off, so the fragmented heap can be measured first.
+write_config false
 start_memtide "$WORK/memtide.yaml" || { not_ok "memtide starts" "see log"; finish; }
 
 # --- a process without the hook, far above every threshold: never signalled ---
@@ -63,6 +68,10 @@ check "the hook's reports are probed" wait_until 10 grep -q "pid $A_PID (heapdri
 sleep 1
 hd A "fragment 200000"
 before=$(rss "$A_PID")
+sleep 2
+check "no trim while enable_auto_gc is false" test "$(heap_metric memory_gc_count_total "$A_PID")" = 0
+write_config true
+kill -HUP "$MT_PID"
 check "memtide trims it by itself" wait_until 15 sh -c "curl -sf $MT_URL/metrics | grep -q '^memory_gc_count_total{pid=\"$A_PID\",comm=\"heapdriver\"} 1'"
 t_first=$SECONDS
 sleep 0.5

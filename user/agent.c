@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "collector.h"
 #include "exposition.h"
+#include "gc.h"
 #include "http.h"
 #include "loader.h"
 #include "log.h"
@@ -30,6 +31,7 @@ struct agent {
 	struct uprobe *uprobe;
 	struct trim *trim;
 	struct policy *policy;
+	struct gc_deps gc;
 	struct collector *collector;
 	struct http *http;
 	struct push *push;
@@ -108,6 +110,8 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 		err = start_http(a);
 		if (err)
 			goto stop_http;
+		a->gc = (struct gc_deps){ .trim = a->trim, .uprobe = a->uprobe };
+		http__set_gc(a->http, gc__handle, &a->gc);
 		err = push__start(&cfg->push, cfg->memory.monitor_interval_ms, &a->push);
 		if (err)
 			goto stop_http;

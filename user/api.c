@@ -201,22 +201,50 @@ unsigned int api__health(const struct snapshot *s, double now, struct buf *out)
 	return s && s->agent.bpf_ok ? 200 : 503;
 }
 
-/* The control hook is not part of this build: nothing can be trimmed, and
- * the answer says so per target rather than pretending. */
-int api__gc(const struct snapshot *s, int pid, struct buf *out)
+static void figures(struct buf *out, const char *name, __u64 rss,
+		    const struct memtide_hook_mallinfo *mi)
 {
-	const struct sample *only = pid ? find(s, pid) : NULL;
+	buf__addf(out,
+		  ",\"%s\":{\"rss_bytes\":%llu,\"heap_inuse_bytes\":%llu,\"heap_free_bytes\":%llu,"
+		  "\"heap_sys_bytes\":%llu}",
+		  name, (unsigned long long)rss, (unsigned long long)(mi->uordblks + mi->hblkhd),
+		  (unsigned long long)mi->fordblks, (unsigned long long)(mi->arena + mi->hblkhd));
+}
 
-	if (pid && !only)
-		return -ENOENT;
+int api__gc(const struct gc_result *r, size_t n, struct buf *out)
+{
+	size_t trimmed = 0;
+	char message[128];
+
+	for (size_t i = 0; i < n; i++)
+		trimmed += r[i].trimmed;
+	if (!n)
+		snprintf(message, sizeof(message),
+			 "no target: no hooked process is above the high water mark");
+	else
+		snprintf(message, sizeof(message), "trimmed %zu of %zu targets", trimmed, n);
 	buf__adds(out, "{\"message\":");
-	json__string(out, only ? "not trimmed: the process has no control hook loaded"
-			       : "no target can be trimmed: no tracked process has the control hook loaded");
+	json__string(out, message);
 	buf__adds(out, ",\"results\":[");
-	if (only) {
-		buf__addf(out, "{\"pid\":%d,\"comm\":", only->pid);
-		json__string(out, only->comm);
-		buf__adds(out, ",\"trimmed\":false,\"reason\":\"no control hook loaded\"}");
+	for (size_t i = 0; i < n; i++) {
+		const struct memtide_hook_report *h = &r[i].report;
+
+		buf__addf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", r[i].pid);
+		json__string(out, r[i].comm);
+		buf__addf(out, ",\"trimmed\":%s", r[i].trimmed ? "true" : "false");
+		if (!r[i].trimmed) {
+			buf__adds(out, ",\"reason\":");
+			json__string(out, r[i].reason ? r[i].reason : "unknown");
+			buf__adds(out, "}");
+			continue;
+		}
+		buf__addf(out, ",\"released_bytes\":%llu,\"duration_ns\":%llu",
+			  (unsigned long long)(h->rss_before > h->rss_after ? h->rss_before - h->rss_after
+									    : 0),
+			  (unsigned long long)h->trim_ns);
+		figures(out, "before", h->rss_before, &h->before);
+		figures(out, "after", h->rss_after, &h->after);
+		buf__adds(out, "}");
 	}
 	buf__adds(out, "]}\n");
 	return out->err;

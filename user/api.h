@@ -15,8 +15,17 @@ int api__stats(const struct snapshot *s, int pid, struct buf *out);
 /* GET /health at unix time @now; returns the HTTP status (200, or 503 when the
  * agent itself is broken: no snapshot, or the kernel tier failing). */
 unsigned int api__health(const struct snapshot *s, double now, struct buf *out);
-/* POST /api/v1/memory/gc; @pid 0 for every over-watermark target. -ENOENT: @pid not tracked. */
-int api__gc(const struct snapshot *s, int pid, struct buf *out);
+/* One target of POST /api/v1/memory/gc. */
+struct gc_result {
+	int pid;
+	char comm[PROC_COMM_LEN + 1];
+	bool trimmed;
+	const char *reason; /* why not, when !trimmed */
+	struct memtide_hook_report report; /* the hook's, when trimmed */
+};
+
+/* The POST /api/v1/memory/gc answer: a message and one entry per target. */
+int api__gc(const struct gc_result *r, size_t n, struct buf *out);
 /* "ok", "warning" (above the high water mark) or "critical" (above alert_threshold). */
 const char *api__memory_state(const struct snapshot *s);
 

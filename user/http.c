@@ -26,6 +26,7 @@
 #define CONNECTION_TIMEOUT_S 10
 #define MEMORY_LIMIT (64 * 1024)
 #define BODY_MAX 4096
+#define HTTP_THREADS 4
 #define JSON_MAX (16u << 20)
 #define JSON_TYPE "application/json"
 
@@ -33,6 +34,8 @@ struct http {
 	struct MHD_Daemon *daemon;
 	pthread_mutex_t lock;
 	char *token;
+	http_gc_fn gc;
+	void *gc_ctx;
 };
 
 /* Per request, freed when it completes. */
@@ -76,7 +79,7 @@ static enum MHD_Result error(struct MHD_Connection *conn, unsigned int status, c
 	return reply(conn, status, JSON_TYPE, body, (size_t)n, MHD_RESPMEM_MUST_COPY, allow);
 }
 
-/* Takes over @b's text. */
+/* Takes over @b's text. A 404 from a handler is still a JSON document. */
 static enum MHD_Result reply_buf(struct MHD_Connection *conn, unsigned int status, struct buf *b)
 {
 	size_t len;
@@ -184,9 +187,18 @@ static bool authorized(struct http *h, struct MHD_Connection *conn)
 
 static enum MHD_Result serve_gc(struct http *h, struct MHD_Connection *conn, struct snapshot *s)
 {
+	int pid = pid_argument(conn);
+	struct buf b;
+
+	(void)s;
 	if (!authorized(h, conn))
 		return error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required", NULL);
-	return serve_document(conn, s, api__gc);
+	if (pid < 0)
+		return error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a process id", NULL);
+	if (!h->gc)
+		return error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "trimming is not available", NULL);
+	buf__init(&b, JSON_MAX);
+	return reply_buf(conn, h->gc(h->gc_ctx, pid, &b), &b);
 }
 
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn,
@@ -307,6 +319,7 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	char service[8];
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 			     MHD_USE_EPOLL;
+	/* A few threads: a POST that waits for trims never holds up a scrape. */
 	int err;
 
 	snprintf(service, sizeof(service), "%u", port);
@@ -325,6 +338,7 @@ int http__start(const char *host, unsigned int port, struct http **out)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
 				     MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
 				     MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
@@ -341,6 +355,12 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	}
 	*out = h;
 	return 0;
+}
+
+void http__set_gc(struct http *h, http_gc_fn fn, void *ctx)
+{
+	h->gc_ctx = ctx;
+	h->gc = fn;
 }
 
 int http__set_token(struct http *h, const char *token)

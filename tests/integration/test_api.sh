@@ -56,9 +56,10 @@ gc() { curl -s -o "$WORK/gc.json" -w '%{http_code}' -X POST "$@"; }
 check "POST without a token is 401" test "$(gc "$MT_URL/api/v1/memory/gc")" = 401
 check "POST with a wrong token is 401" test "$(gc -H "Authorization: Bearer nope" "$MT_URL/api/v1/memory/gc")" = 401
 check "POST with the token is 200" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc")" = 200
-check "gc answers that nothing can be trimmed" test "$(json 'd["results"], "no target can be trimmed" in d["message"]' <"$WORK/gc.json")" = "[] True"
+check "gc answers that no target qualifies" test "$(json 'd["results"], d["message"].startswith("no target")' <"$WORK/gc.json")" = "[] True"
 check "gc ?pid=N answers per target" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?pid=$F_PID")" = 200
-check "gc ?pid=N result says why" test "$(json 'd["results"][0]["pid"], d["results"][0]["trimmed"]' <"$WORK/gc.json")" = "$F_PID False"
+check "gc ?pid=N of an unhooked process: not trimmed, never signalled" test "$(json 'd["results"][0]["pid"], d["results"][0]["trimmed"], d["results"][0]["reason"]' <"$WORK/gc.json")" = "$F_PID False no control hook loaded: never signalled"
+check "gc of an unknown pid is 404" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?pid=999999")" = 404
 check "GET on gc is 405" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/gc")" = 405
 
 # Abuse. The agent's RSS before, from /proc.

@@ -103,6 +103,16 @@ n=$(heap_metric memory_gc_count_total "$C_PID")
 sleep 3
 check "and is not repeated at once" test "$(heap_metric memory_gc_count_total "$C_PID")" = "$n"
 
+# --- POST /api/v1/memory/gc: now, with the hook's own figures in the answer ---
+hd A "fragment 100000"
+code=$(curl -s -o "$WORK/gc.json" -w '%{http_code}' -X POST "$MT_URL/api/v1/memory/gc?pid=$A_PID")
+echo "# POST gc?pid=$A_PID: $(cat "$WORK/gc.json")"
+check "POST gc?pid=N trims it and answers 200" test "$code" = 200
+check "the answer has released bytes, duration, before and after" test "$(json '[(r["pid"], r["trimmed"], r["released_bytes"] > 10000000, r["duration_ns"] > 0, r["before"]["rss_bytes"] - r["after"]["rss_bytes"] == r["released_bytes"]) for r in d["results"]][0]' <"$WORK/gc.json")" = "($A_PID, True, True, True, True)"
+curl -s -o "$WORK/gc-all.json" -X POST "$MT_URL/api/v1/memory/gc"
+check "POST gc (all) picks the hooked processes above the mark, not the bare one" test "$(json 'sorted(r["pid"] for r in d["results"])' <"$WORK/gc-all.json")" = "$(printf '%s\n' "$A_PID" "$C_PID" | sort -n | paste -sd, | sed 's/^/[/; s/,/, /g; s/$/]/')"
+check "POST gc?pid= of the unhooked process: refused, never signalled" test "$(curl -s -X POST "$MT_URL/api/v1/memory/gc?pid=$BARE_PID" | json 'd["results"][0]["trimmed"], d["results"][0]["reason"]')" = "False no control hook loaded: never signalled"
+
 check "the unhooked process was never signalled: still alive" kill -0 "$BARE_PID"
 check "memtide is still running" kill -0 "$MT_PID"
 for p in A C BARE; do hd "$p" exit; done

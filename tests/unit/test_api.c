@@ -148,22 +148,30 @@ static void health_states(void **state)
 
 static void gc_document(void **state)
 {
-	struct snapshot *s = fixture(99, 99);
-	char *out;
-	int rc;
+	struct gc_result r[2] = {
+		{ .pid = 10, .comm = "web", .trimmed = true,
+		  .report = { .rss_before = 300 << 20, .rss_after = 100 << 20, .trim_ns = 80000000,
+			      .before = { .uordblks = 5000, .fordblks = 9000, .arena = 14000 },
+			      .after = { .uordblks = 5000, .fordblks = 9000, .arena = 14000 } } },
+		{ .pid = 11, .comm = "db", .reason = "no control hook loaded: never signalled" },
+	};
+	struct buf b;
 
 	(void)state;
-	out = render(api__gc, s, 0, &rc);
-	assert_int_equal(rc, 0);
-	assert_non_null(strstr(out, "{\"message\":\"no target can be trimmed"));
-	assert_non_null(strstr(out, "\"results\":[]}"));
-	free(out);
-	out = render(api__gc, s, 11, &rc);
-	assert_non_null(strstr(out, "\"results\":[{\"pid\":11,\"comm\":\"db\",\"trimmed\":false,"));
-	free(out);
-	free(render(api__gc, s, 4242, &rc));
-	assert_int_equal(rc, -ENOENT);
-	snapshot__put(s);
+	buf__init(&b, 4096);
+	assert_int_equal(api__gc(r, 2, &b), 0);
+	assert_non_null(strstr(b.data, "{\"message\":\"trimmed 1 of 2 targets\",\"results\":["));
+	assert_non_null(strstr(b.data, "{\"pid\":10,\"comm\":\"web\",\"trimmed\":true,"
+				       "\"released_bytes\":209715200,\"duration_ns\":80000000,"
+				       "\"before\":{\"rss_bytes\":314572800,\"heap_inuse_bytes\":5000,"
+				       "\"heap_free_bytes\":9000,\"heap_sys_bytes\":14000},"));
+	assert_non_null(strstr(b.data, "{\"pid\":11,\"comm\":\"db\",\"trimmed\":false,"
+				       "\"reason\":\"no control hook loaded: never signalled\"}]}"));
+	buf__free(&b);
+	buf__init(&b, 4096);
+	assert_int_equal(api__gc(NULL, 0, &b), 0);
+	assert_non_null(strstr(b.data, "\"message\":\"no target: no hooked process is above the high water mark\",\"results\":[]"));
+	buf__free(&b);
 }
 
 static void json_values(void **state)

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "agent.h"
+#include "alertmanager.h"
+#include "alerts.h"
 #include "buf.h"
 #include "collector.h"
 #include "exposition.h"
@@ -32,6 +34,8 @@ struct agent {
 	struct trim *trim;
 	struct policy *policy;
 	struct gc_deps gc;
+	struct alerts *alerts;
+	struct alertmanager *alertmanager;
 	struct collector *collector;
 	struct http *http;
 	struct push *push;
@@ -103,15 +107,22 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = policy__new(&a->policy);
 	if (err)
 		goto free_trim;
-	err = collector__new(a->loader, a->uprobe, a->trim, cfg, &a->collector);
+	err = alerts__new(&cfg->alerts, &a->alerts);
 	if (err)
 		goto free_policy;
+	err = collector__new(a->loader, a->uprobe, a->trim, cfg, &a->collector);
+	if (err)
+		goto free_alerts;
 	if (!once) {
 		err = start_http(a);
 		if (err)
 			goto stop_http;
 		a->gc = (struct gc_deps){ .trim = a->trim, .uprobe = a->uprobe };
 		http__set_gc(a->http, gc__handle, &a->gc);
+		http__set_alerts(a->http, a->alerts);
+		err = alertmanager__start(&cfg->alertmanager, a->alerts, &a->alertmanager);
+		if (err)
+			goto stop_http;
 		err = push__start(&cfg->push, cfg->memory.monitor_interval_ms, &a->push);
 		if (err)
 			goto stop_http;
@@ -120,8 +131,11 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	return 0;
 
 stop_http:
+	push__stop(a->push, false);
 	http__stop(a->http);
 	collector__free(a->collector);
+free_alerts:
+	alerts__free(a->alerts);
 free_policy:
 	policy__free(a->policy);
 free_trim:
@@ -141,8 +155,10 @@ void agent__free(struct agent *a)
 		return;
 	/* The last push and the group's deletion first, while the snapshot is there. */
 	push__stop(a->push, true);
+	alertmanager__stop(a->alertmanager);
 	http__stop(a->http);
 	collector__free(a->collector);
+	alerts__free(a->alerts);
 	policy__free(a->policy);
 	trim__free(a->trim);
 	uprobe__destroy(a->uprobe);
@@ -167,6 +183,7 @@ static struct snapshot *take_snapshot(struct agent *a)
 	snap->agent.start_time = a->start_time;
 	snap->agent.collect_seconds = (double)(now_ms() - start) / 1e3;
 	push__stats(a->push, &snap->agent.push);
+	alerts__evaluate(a->alerts, snap, now_ms());
 	buf__init(&b, METRICS_MAX_BYTES);
 	if (exposition__render(snap, &b)) {
 		log_error("rendering metrics: %s", strerror(-b.err));
@@ -178,6 +195,12 @@ static struct snapshot *take_snapshot(struct agent *a)
 	if (a->cfg->exporter.textfile_dir)
 		textfile__write(a->cfg->exporter.textfile_dir, snap->metrics, snap->metrics_len);
 	return snap;
+}
+
+static bool am_same(const struct alertmanager_config *x, const struct alertmanager_config *y)
+{
+	return (x->url == y->url || (x->url && y->url && !strcmp(x->url, y->url))) &&
+	       x->resend_interval_ms == y->resend_interval_ms && x->timeout_ms == y->timeout_ms;
 }
 
 /* A bad new file keeps the running configuration. */
@@ -200,6 +223,12 @@ static void reload(struct agent *a)
 		push__stop(a->push, false);
 		if (push__start(&next->push, next->memory.monitor_interval_ms, &a->push))
 			log_error("reload: cannot start pushing; pushes stay off until the next reload");
+	}
+	alerts__set_config(a->alerts, &next->alerts);
+	if (!a->once && !am_same(&next->alertmanager, &a->cfg->alertmanager)) {
+		alertmanager__stop(a->alertmanager);
+		if (alertmanager__start(&next->alertmanager, a->alerts, &a->alertmanager))
+			log_error("reload: cannot start the Alertmanager client");
 	}
 	if (a->http && http__set_token(a->http, next->api.token))
 		log_error("reload: out of memory setting the API token");

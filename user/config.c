@@ -73,8 +73,8 @@ int config_each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_
 }
 
 /* Sections whose keys are plain typed scalars are described by tables. */
-enum kind { K_DURATION, K_PERCENT, K_BOOL, K_MB, K_STRING, K_NONEMPTY, K_URL, K_ABSPATH,
-	    K_LISTEN };
+enum kind { K_DURATION, K_PERCENT, K_BOOL, K_MB, K_COUNT, K_STRING, K_NONEMPTY, K_URL,
+	    K_ABSPATH, K_LISTEN };
 
 struct key_spec {
 	const char *key;
@@ -122,6 +122,27 @@ static const struct key_spec push_keys[] = {
 };
 #undef P
 
+#define A(field) offsetof(struct alerts_config, field)
+static const struct key_spec alerts_keys[] = {
+	{ "high_for", K_DURATION, A(high_for_ms) },
+	{ "critical_for", K_DURATION, A(critical_for_ms) },
+	{ "trim_cpu_for", K_DURATION, A(trim_cpu_for_ms) },
+	{ "trim_cpu_percent", K_PERCENT, A(trim_cpu_percent) },
+	{ "leak_for", K_DURATION, A(leak_for_ms) },
+	{ "leak_window", K_DURATION, A(leak_window_ms) },
+	{ "leak_objects", K_COUNT, A(leak_objects) },
+	{ "history_size", K_COUNT, A(history_size) },
+};
+#undef A
+
+#define AM(field) offsetof(struct alertmanager_config, field)
+static const struct key_spec alertmanager_keys[] = {
+	{ "url", K_URL, AM(url) },
+	{ "resend_interval", K_DURATION, AM(resend_interval_ms) },
+	{ "timeout", K_DURATION, AM(timeout_ms) },
+};
+#undef AM
+
 static const struct key_spec api_keys[] = {
 	{ "token_file", K_ABSPATH, offsetof(struct api_config, token_file) },
 };
@@ -159,6 +180,10 @@ static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind k
 	case K_MB:
 		if (parse_uint(s, UINT64_C(1) << 40, field))
 			return config_fail(c, v, "%s: \"%s\" is not a whole number of MiB", key, s);
+		return 0;
+	case K_COUNT:
+		if (parse_uint(s, 100000000, field) || *(uint64_t *)field == 0)
+			return config_fail(c, v, "%s: \"%s\" is not a count from 1 to 100000000", key, s);
 		return 0;
 	case K_NONEMPTY:
 		if (!*s)
@@ -304,8 +329,18 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	}
 	if (strcmp(key, "api") == 0)
 		return load_api(c, v, &cfg->api);
+	if (strcmp(key, "alerts") == 0) {
+		struct table_walk w = TABLE("alerts", alerts_keys, &cfg->alerts);
+
+		return load_table(c, v, &w);
+	}
+	if (strcmp(key, "alertmanager") == 0) {
+		struct table_walk w = TABLE("alertmanager", alertmanager_keys, &cfg->alertmanager);
+
+		return load_table(c, v, &w);
+	}
 	return config_fail(c, v,
-		    "unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api)",
+		    "unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager)",
 		    key);
 }
 
@@ -327,6 +362,13 @@ static int set_defaults(struct config *cfg)
 	cfg->push.job = strdup("memtide");
 	cfg->push.timeout_ms = 5000;
 	cfg->push.delete_on_shutdown = true;
+	/* The spec's alerting rules: for 5m, 2m, 3m, 5m; CPU 10%; 1000 objects in 10m. */
+	cfg->alerts = (struct alerts_config){ .high_for_ms = 300000, .critical_for_ms = 120000,
+					      .trim_cpu_for_ms = 180000, .leak_for_ms = 300000,
+					      .trim_cpu_percent = 10, .leak_window_ms = 600000,
+					      .leak_objects = 1000, .history_size = 100 };
+	cfg->alertmanager.resend_interval_ms = 60000;
+	cfg->alertmanager.timeout_ms = 5000;
 	return cfg->exporter.listen.host && cfg->push.job ? 0 : -ENOMEM;
 }
 
@@ -432,6 +474,7 @@ void config__free(struct config *cfg)
 	free(cfg->push.url);
 	free(cfg->push.job);
 	free(cfg->push.instance);
+	free(cfg->alertmanager.url);
 	free(cfg->api.token_file);
 	free(cfg->api.token);
 	free(cfg->path);

@@ -59,6 +59,20 @@ struct api_config {
 	char *token; /* the file's content, read at load */
 };
 
+struct alerts_config {
+	uint64_t high_for_ms, critical_for_ms, trim_cpu_for_ms, leak_for_ms;
+	double trim_cpu_percent;
+	uint64_t leak_window_ms;
+	uint64_t leak_objects;
+	uint64_t history_size;
+};
+
+struct alertmanager_config {
+	char *url; /* NULL: no Alertmanager */
+	uint64_t resend_interval_ms;
+	uint64_t timeout_ms;
+};
+
 struct config {
 	char *path;
 	struct memory_config memory;
@@ -67,6 +81,8 @@ struct config {
 	struct exporter_config exporter;
 	struct push_config push;
 	struct api_config api;
+	struct alerts_config alerts;
+	struct alertmanager_config alertmanager;
 };
 
 /* Reads and validates @path. On error returns -errno (-EINVAL for content

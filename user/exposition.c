@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "alerts.h"
 #include "exposition.h"
 
 #ifndef MEMTIDE_VERSION
@@ -445,6 +446,19 @@ static void render_node(const struct snapshot *snap, struct buf *b)
 	}
 }
 
+static void render_alerts(const struct snapshot *snap, struct buf *b)
+{
+	struct label l[2];
+
+	expo__family(b, "memory_alerts_firing", "gauge",
+		     "Alerts memtide has firing, by alert name and severity.");
+	for (enum alert_kind k = 0; k < ALERT_KINDS; k++) {
+		l[0] = (struct label){ "alertname", alert__name(k) };
+		l[1] = (struct label){ "severity", alert__severity(k) };
+		expo__sample_u64(b, "memory_alerts_firing", l, 2, snap->agent.alerts_firing[k]);
+	}
+}
+
 static void render_agent(const struct snapshot *snap, struct buf *b)
 {
 	const struct agent_stats *a = &snap->agent;
@@ -512,6 +526,7 @@ int exposition__render(const struct snapshot *snap, struct buf *b)
 	render_processes(snap, b);
 	render_heap(snap, b);
 	render_node(snap, b);
+	render_alerts(snap, b);
 	render_agent(snap, b);
 	return b->err;
 }

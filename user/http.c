@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <microhttpd.h>
+#include "alerts.h"
 #include "api.h"
 #include "config.h"
 #include "exposition.h"
@@ -36,6 +37,7 @@ struct http {
 	char *token;
 	http_gc_fn gc;
 	void *gc_ctx;
+	struct alerts *alerts;
 };
 
 /* Per request, freed when it completes. */
@@ -49,6 +51,7 @@ static const char index_page[] =
 	"<li><a href=\"/metrics\">/metrics</a></li>"
 	"<li><a href=\"/health\">/health</a></li>"
 	"<li><a href=\"/api/v1/memory/stats\">/api/v1/memory/stats</a></li>"
+	"<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a></li>"
 	"</ul></body></html>\n";
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
@@ -201,6 +204,19 @@ static enum MHD_Result serve_gc(struct http *h, struct MHD_Connection *conn, str
 	return reply_buf(conn, h->gc(h->gc_ctx, pid, &b), &b);
 }
 
+static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *conn,
+				    struct snapshot *s)
+{
+	struct buf b;
+
+	(void)s;
+	if (!h->alerts)
+		return error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
+	buf__init(&b, JSON_MAX);
+	alerts__json(h->alerts, &b);
+	return reply_buf(conn, MHD_HTTP_OK, &b);
+}
+
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn,
 				   struct snapshot *s)
 {
@@ -222,6 +238,7 @@ static const struct route {
 	{ "/health", "GET, HEAD", serve_health },
 	{ "/api/v1/memory/stats", "GET, HEAD", serve_stats },
 	{ "/api/v1/memory/gc", "POST", serve_gc },
+	{ "/api/v1/alerts", "GET, HEAD", serve_alerts },
 	{ "/", "GET, HEAD", serve_index },
 };
 
@@ -355,6 +372,11 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	}
 	*out = h;
 	return 0;
+}
+
+void http__set_alerts(struct http *h, struct alerts *alerts)
+{
+	h->alerts = alerts;
 }
 
 void http__set_gc(struct http *h, http_gc_fn fn, void *ctx)

@@ -16,6 +16,10 @@ void http__stop(struct http *h);
 typedef unsigned int (*http_gc_fn)(void *ctx, int pid, struct buf *out);
 void http__set_gc(struct http *h, http_gc_fn fn, void *ctx);
 
+struct alerts;
+/* GET /api/v1/alerts answers from @alerts (NULL: 404). */
+void http__set_alerts(struct http *h, struct alerts *alerts);
+
 /* The bearer token POSTs need from now on; NULL: none. Copied. */
 int http__set_token(struct http *h, const char *token);
 

@@ -50,6 +50,7 @@ struct agent_stats {
 	double collect_seconds;
 	double start_time;
 	bool bpf_ok; /* the kernel tier answered this snapshot */
+	uint64_t alerts_firing[4]; /* by enum alert_kind */
 	struct push_stats push;
 };
 

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Sends every firing alert when something changed and again every
+ * resend_interval while it fires (Alertmanager forgets an alert it has not
+ * heard of for its resolve_timeout), and a resolved one once with its endsAt.
+ * Failures back off (1 s doubling, capped at 5 min); evaluation never waits.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include "alertmanager.h"
+#include "api.h"
+#include "log.h"
+
+#define MAX_BATCH 1024
+#define TICK_MS 250
+#define BACKOFF_CAP_MS (5 * 60 * 1000)
+
+struct alertmanager {
+	struct alertmanager_config cfg;
+	char *url;
+	char instance[256];
+	struct alerts *alerts;
+	CURL *curl;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	bool stopping;
+	struct alert batch[MAX_BATCH];
+};
+
+static void rfc3339(struct buf *b, double t)
+{
+	char text[32];
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json__string(b, text);
+}
+
+int alertmanager__body(const struct alert *al, size_t n, const char *instance, struct buf *out)
+{
+	char pid[16], text[160];
+
+	buf__adds(out, "[");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(pid, sizeof(pid), "%d", al[i].pid);
+		buf__adds(out, i ? ",{\"labels\":{\"alertname\":" : "{\"labels\":{\"alertname\":");
+		json__string(out, alert__name(al[i].kind));
+		buf__addf(out, ",\"severity\":\"%s\",\"job\":\"memtide\",\"pid\":\"%s\",\"comm\":",
+			  alert__severity(al[i].kind), pid);
+		json__string(out, al[i].comm);
+		buf__adds(out, ",\"instance\":");
+		json__string(out, instance);
+		buf__adds(out, "},\"annotations\":{\"summary\":");
+		json__string(out, alert__summary(al[i].kind));
+		alert__description(&al[i], text, sizeof(text));
+		buf__adds(out, ",\"description\":");
+		json__string(out, text);
+		buf__adds(out, "},\"startsAt\":");
+		rfc3339(out, al[i].fired_at);
+		if (al[i].state == ALERT_RESOLVED) {
+			buf__adds(out, ",\"endsAt\":");
+			rfc3339(out, al[i].resolved_at);
+		}
+		buf__adds(out, "}");
+	}
+	buf__adds(out, "]");
+	return out->err;
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * n;
+}
+
+static bool post(struct alertmanager *am, size_t n)
+{
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	struct buf body;
+	long status = 0;
+	CURLcode rc = CURLE_OUT_OF_MEMORY;
+
+	buf__init(&body, 8u << 20);
+	if (headers && !alertmanager__body(am->batch, n, am->instance, &body)) {
+		curl_easy_setopt(am->curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(am->curl, CURLOPT_POSTFIELDS, body.data);
+		curl_easy_setopt(am->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
+		rc = curl_easy_perform(am->curl);
+		curl_easy_getinfo(am->curl, CURLINFO_RESPONSE_CODE, &status);
+	}
+	curl_slist_free_all(headers);
+	buf__free(&body);
+	if (rc != CURLE_OK || status < 200 || status > 299) {
+		log_warn("alertmanager %s: %s (HTTP %ld)", am->url,
+			 rc == CURLE_OK ? "refused" : curl_easy_strerror(rc), status);
+		return false;
+	}
+	return true;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *run(void *arg)
+{
+	struct alertmanager *am = arg;
+	uint64_t last_sent = 0, retry_at = 0, backoff = 1000;
+	bool failed = false;
+
+	pthread_mutex_lock(&am->lock);
+	while (!am->stopping) {
+		struct timespec until;
+		uint64_t now = now_ms();
+		bool due = alerts__changed(am->alerts) || failed ||
+			   now - last_sent >= am->cfg.resend_interval_ms;
+
+		if (due && now >= retry_at) {
+			size_t n;
+
+			pthread_mutex_unlock(&am->lock);
+			n = alerts__to_notify(am->alerts, am->batch, MAX_BATCH);
+			failed = n && !post(am, n);
+			if (!failed)
+				alerts__delivered(am->alerts, am->batch, n);
+			pthread_mutex_lock(&am->lock);
+			last_sent = now;
+			retry_at = failed ? now + backoff : 0;
+			backoff = failed ? (backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS)
+					 : 1000;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += TICK_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&am->wake, &am->lock, &until);
+	}
+	pthread_mutex_unlock(&am->lock);
+	return NULL;
+}
+
+int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *alerts,
+			struct alertmanager **out)
+{
+	const char *node = getenv("NODE_NAME");
+	pthread_condattr_t attr;
+	struct alertmanager *am;
+	size_t n;
+	int err = -ENOMEM;
+
+	*out = NULL;
+	if (!cfg->url)
+		return 0;
+	am = calloc(1, sizeof(*am));
+	if (!am)
+		return -ENOMEM;
+	am->cfg = *cfg;
+	am->alerts = alerts;
+	n = strlen(cfg->url);
+	while (n && cfg->url[n - 1] == '/')
+		n--;
+	am->url = malloc(n + sizeof("/api/v2/alerts"));
+	if (!am->url)
+		goto free_am;
+	memcpy(am->url, cfg->url, n);
+	memcpy(am->url + n, "/api/v2/alerts", sizeof("/api/v2/alerts"));
+	if (node && *node)
+		snprintf(am->instance, sizeof(am->instance), "%s", node);
+	else if (gethostname(am->instance, sizeof(am->instance) - 1))
+		snprintf(am->instance, sizeof(am->instance), "unknown");
+	am->curl = curl_easy_init();
+	if (!am->curl)
+		goto free_url;
+	curl_easy_setopt(am->curl, CURLOPT_URL, am->url);
+	curl_easy_setopt(am->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(am->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
+	curl_easy_setopt(am->curl, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	curl_easy_setopt(am->curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(am->curl, CURLOPT_USERAGENT, "memtide");
+	pthread_mutex_init(&am->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&am->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	err = -pthread_create(&am->thread, NULL, run, am);
+	if (err)
+		goto cleanup_curl;
+	log_info("sending alerts to %s", am->url);
+	*out = am;
+	return 0;
+
+cleanup_curl:
+	pthread_cond_destroy(&am->wake);
+	pthread_mutex_destroy(&am->lock);
+	curl_easy_cleanup(am->curl);
+free_url:
+	free(am->url);
+free_am:
+	free(am);
+	return err;
+}
+
+void alertmanager__stop(struct alertmanager *am)
+{
+	if (!am)
+		return;
+	pthread_mutex_lock(&am->lock);
+	am->stopping = true;
+	pthread_cond_signal(&am->wake);
+	pthread_mutex_unlock(&am->lock);
+	pthread_join(am->thread, NULL);
+	pthread_cond_destroy(&am->wake);
+	pthread_mutex_destroy(&am->lock);
+	curl_easy_cleanup(am->curl);
+	free(am->url);
+	free(am);
+}

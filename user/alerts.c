@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One alert per (kind, process). A condition that holds makes it pending; one
+ * that holds for the kind's `for` duration makes it firing; one that stops
+ * holding resolves a firing alert (and drops a pending one). Every transition
+ * is logged and kept in a bounded history. The evaluation runs on the
+ * collection thread; the HTTP and Alertmanager threads read under the lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "alerts.h"
+#include "api.h"
+#include "log.h"
+
+#define MAX_ACTIVE 4096
+#define LEAK_SAMPLES 128
+#define MAX_LEAK_TRACKS 1024
+
+static const struct {
+	const char *name, *severity, *summary;
+} kinds[ALERT_KINDS] = {
+	{ "MemoryHighUsage", "warning", "High memory usage detected" },
+	{ "MemoryCriticalUsage", "critical", "Critical memory usage detected" },
+	{ "MemoryGCHighCPU", "warning", "High GC CPU usage detected" },
+	{ "MemoryLeakDetected", "warning", "Potential memory leak detected" },
+};
+
+/* Live objects of one process over the leak window. */
+struct leak_track {
+	int pid;
+	uint64_t start_ticks;
+	size_t n;
+	uint64_t at_ms[LEAK_SAMPLES];
+	double objects[LEAK_SAMPLES];
+};
+
+struct alerts {
+	pthread_mutex_t lock;
+	struct alerts_config cfg;
+	struct alert *active; /* pending and firing */
+	size_t n_active;
+	struct alert *undelivered; /* resolved, for Alertmanager */
+	size_t n_undelivered;
+	struct alert *history; /* ring of transitions */
+	size_t history_cap, history_n, history_next;
+	struct leak_track *leaks;
+	bool changed;
+};
+
+const char *alert__name(enum alert_kind kind)
+{
+	return kinds[kind].name;
+}
+
+const char *alert__severity(enum alert_kind kind)
+{
+	return kinds[kind].severity;
+}
+
+const char *alert__summary(enum alert_kind kind)
+{
+	return kinds[kind].summary;
+}
+
+void alert__description(const struct alert *al, char *buf, size_t len)
+{
+	switch (al->kind) {
+	case ALERT_HIGH:
+	case ALERT_CRITICAL:
+		snprintf(buf, len, "%s (pid %d) uses %.1f%% of its limit.", al->comm, al->pid,
+			 al->value);
+		break;
+	case ALERT_TRIM_CPU:
+		snprintf(buf, len, "%s (pid %d) spends %.1f%% of its CPU time in malloc_trim.",
+			 al->comm, al->pid, al->value * 100);
+		break;
+	default:
+		snprintf(buf, len, "%s (pid %d) holds %.0f more live allocations than a window ago.",
+			 al->comm, al->pid, al->value);
+	}
+}
+
+int alerts__new(const struct alerts_config *cfg, struct alerts **out)
+{
+	struct alerts *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->active = calloc(MAX_ACTIVE, sizeof(*a->active));
+	a->undelivered = calloc(MAX_ACTIVE, sizeof(*a->undelivered));
+	a->leaks = calloc(MAX_LEAK_TRACKS, sizeof(*a->leaks));
+	a->history_cap = cfg->history_size;
+	a->history = calloc(a->history_cap, sizeof(*a->history));
+	if (!a->active || !a->undelivered || !a->leaks || !a->history) {
+		alerts__free(a);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	a->cfg = *cfg;
+	*out = a;
+	return 0;
+}
+
+void alerts__free(struct alerts *a)
+{
+	if (!a)
+		return;
+	free(a->active);
+	free(a->undelivered);
+	free(a->leaks);
+	free(a->history);
+	free(a);
+}
+
+/* The history's size is fixed at start; the rest applies at once. */
+void alerts__set_config(struct alerts *a, const struct alerts_config *cfg)
+{
+	pthread_mutex_lock(&a->lock);
+	a->cfg = *cfg;
+	a->cfg.history_size = a->history_cap;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void remember(struct alerts *a, const struct alert *al)
+{
+	a->history[a->history_next] = *al;
+	a->history_next = (a->history_next + 1) % a->history_cap;
+	if (a->history_n < a->history_cap)
+		a->history_n++;
+	a->changed = true;
+}
+
+static const char *state_name(enum alert_state st)
+{
+	return st == ALERT_PENDING ? "pending" : st == ALERT_FIRING ? "firing" : "resolved";
+}
+
+static void transition(struct alerts *a, struct alert *al, enum alert_state to, double now)
+{
+	char text[160];
+
+	al->state = to;
+	if (to == ALERT_FIRING)
+		al->fired_at = now;
+	if (to == ALERT_RESOLVED)
+		al->resolved_at = now;
+	alert__description(al, text, sizeof(text));
+	log__msg(to == ALERT_FIRING ? LOG_WARN : LOG_INFO, "alert %s [%s] %s: %s",
+		 kinds[al->kind].name, kinds[al->kind].severity, state_name(to), text);
+	remember(a, al);
+}
+
+static uint64_t for_ms(const struct alerts_config *c, enum alert_kind k)
+{
+	const uint64_t f[ALERT_KINDS] = { c->high_for_ms, c->critical_for_ms, c->trim_cpu_for_ms,
+					  c->leak_for_ms };
+
+	return f[k];
+}
+
+static struct leak_track *leak_track(struct alerts *a, const struct sample *s)
+{
+	struct leak_track *free_slot = NULL;
+
+	for (size_t i = 0; i < MAX_LEAK_TRACKS; i++) {
+		struct leak_track *t = &a->leaks[i];
+
+		if (t->pid == s->pid && t->start_ticks == s->start_ticks)
+			return t;
+		if (!free_slot && !t->pid)
+			free_slot = t;
+	}
+	if (free_slot)
+		*free_slot = (struct leak_track){ .pid = s->pid, .start_ticks = s->start_ticks };
+	return free_slot;
+}
+
+/* Growth of live objects over the window: now against the oldest sample in it. */
+static double leak_growth(struct alerts *a, const struct sample *s, uint64_t now_ms)
+{
+	struct leak_track *t = leak_track(a, s);
+	struct heap_view v;
+	size_t keep = 0;
+
+	if (!t)
+		return 0;
+	sample__heap_view(s, &v);
+	for (size_t i = 0; i < t->n; i++) {
+		if (now_ms - t->at_ms[i] > a->cfg.leak_window_ms)
+			continue;
+		t->at_ms[keep] = t->at_ms[i];
+		t->objects[keep++] = t->objects[i];
+	}
+	t->n = keep < LEAK_SAMPLES ? keep : LEAK_SAMPLES - 1;
+	t->at_ms[t->n] = now_ms;
+	t->objects[t->n++] = v.heap_objects;
+	return t->n > 1 ? v.heap_objects - t->objects[0] : 0;
+}
+
+static bool condition(struct alerts *a, const struct snapshot *snap, const struct sample *s,
+		      enum alert_kind k, uint64_t now_ms, double *value)
+{
+	const struct memory_config *m = &snap->memory;
+
+	switch (k) {
+	case ALERT_HIGH:
+		*value = s->usage_percent;
+		return s->usage_percent > m->high_water_mark_percent;
+	case ALERT_CRITICAL:
+		*value = s->usage_percent;
+		return s->usage_percent > m->alert_threshold;
+	case ALERT_TRIM_CPU:
+		*value = s->gc_cpu_fraction;
+		return (s->has_heap || s->has_hook) &&
+		       s->gc_cpu_fraction * 100 > a->cfg.trim_cpu_percent;
+	default:
+		if (!s->has_heap)
+			return false;
+		*value = leak_growth(a, s, now_ms);
+		return *value > (double)a->cfg.leak_objects;
+	}
+}
+
+static struct alert *find(struct alerts *a, enum alert_kind k, const struct sample *s)
+{
+	for (size_t i = 0; i < a->n_active; i++)
+		if (a->active[i].kind == k && a->active[i].pid == s->pid &&
+		    a->active[i].start_ticks == s->start_ticks)
+			return &a->active[i];
+	return NULL;
+}
+
+static void resolve_or_drop(struct alerts *a, size_t i, double now)
+{
+	struct alert *al = &a->active[i];
+
+	if (al->state == ALERT_FIRING) {
+		transition(a, al, ALERT_RESOLVED, now);
+		if (a->n_undelivered < MAX_ACTIVE)
+			a->undelivered[a->n_undelivered++] = *al;
+	}
+	a->active[i] = a->active[--a->n_active];
+}
+
+static bool still_there(const struct snapshot *snap, const struct alert *al)
+{
+	for (size_t i = 0; i < snap->n; i++)
+		if (snap->samples[i].pid == al->pid && snap->samples[i].start_ticks == al->start_ticks)
+			return true;
+	return false;
+}
+
+void alerts__evaluate(struct alerts *a, struct snapshot *snap, uint64_t now_ms)
+{
+	double now = snap->time;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+
+		for (enum alert_kind k = 0; k < ALERT_KINDS; k++) {
+			struct alert *al = find(a, k, s);
+			double value = 0;
+			bool holds = condition(a, snap, s, k, now_ms, &value);
+
+			if (holds && !al && a->n_active < MAX_ACTIVE) {
+				al = &a->active[a->n_active++];
+				*al = (struct alert){ .kind = k, .pid = s->pid,
+						      .start_ticks = s->start_ticks, .value = value,
+						      .active_at = now, .pending_since_ms = now_ms };
+				memcpy(al->comm, s->comm, sizeof(al->comm));
+				transition(a, al, ALERT_PENDING, now);
+			} else if (holds && al) {
+				al->value = value;
+			} else if (!holds && al) {
+				resolve_or_drop(a, (size_t)(al - a->active), now);
+				continue;
+			}
+			if (al && al->state == ALERT_PENDING &&
+			    now_ms - al->pending_since_ms >= for_ms(&a->cfg, k))
+				transition(a, al, ALERT_FIRING, now);
+		}
+	}
+	/* A process that is gone takes its alerts with it. */
+	for (size_t i = 0; i < a->n_active;) {
+		if (still_there(snap, &a->active[i])) {
+			i++;
+			continue;
+		}
+		resolve_or_drop(a, i, now);
+	}
+	for (size_t i = 0; i < MAX_LEAK_TRACKS; i++) {
+		struct alert probe = { .pid = a->leaks[i].pid,
+				       .start_ticks = a->leaks[i].start_ticks };
+
+		if (probe.pid && !still_there(snap, &probe))
+			a->leaks[i].pid = 0;
+	}
+	memset(snap->agent.alerts_firing, 0, sizeof(snap->agent.alerts_firing));
+	for (size_t i = 0; i < a->n_active; i++)
+		if (a->active[i].state == ALERT_FIRING)
+			snap->agent.alerts_firing[a->active[i].kind]++;
+	pthread_mutex_unlock(&a->lock);
+}
+
+static void stamp(struct buf *b, const char *name, double t)
+{
+	char text[32];
+	time_t secs = (time_t)t;
+	struct tm tm;
+
+	buf__addf(b, ",\"%s\":", name);
+	if (t <= 0) {
+		buf__adds(b, "null");
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json__string(b, text);
+}
+
+static void alert_json(struct buf *b, const struct alert *al)
+{
+	char text[160];
+
+	buf__adds(b, "{\"alertname\":");
+	json__string(b, kinds[al->kind].name);
+	buf__addf(b, ",\"severity\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"comm\":",
+		  kinds[al->kind].severity, state_name(al->state), al->pid);
+	json__string(b, al->comm);
+	buf__adds(b, ",\"value\":");
+	json__number(b, al->value);
+	alert__description(al, text, sizeof(text));
+	buf__adds(b, ",\"description\":");
+	json__string(b, text);
+	stamp(b, "active_at", al->active_at);
+	stamp(b, "fired_at", al->fired_at);
+	stamp(b, "resolved_at", al->resolved_at);
+	buf__adds(b, "}");
+}
+
+int alerts__json(struct alerts *a, struct buf *out)
+{
+	pthread_mutex_lock(&a->lock);
+	buf__adds(out, "{\"active\":[");
+	/* Newest first: the active list grows at its end. */
+	for (size_t i = a->n_active; i-- > 0;) {
+		alert_json(out, &a->active[i]);
+		buf__adds(out, i ? "," : "");
+	}
+	buf__adds(out, "],\"recent\":[");
+	for (size_t k = 0; k < a->history_n; k++) {
+		size_t i = (a->history_next + a->history_cap - 1 - k) % a->history_cap;
+
+		buf__adds(out, k ? "," : "");
+		alert_json(out, &a->history[i]);
+	}
+	buf__adds(out, "]}\n");
+	pthread_mutex_unlock(&a->lock);
+	return out->err;
+}
+
+size_t alerts__to_notify(struct alerts *a, struct alert *out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->n_active && n < max; i++)
+		if (a->active[i].state == ALERT_FIRING)
+			out[n++] = a->active[i];
+	for (size_t i = 0; i < a->n_undelivered && n < max; i++)
+		out[n++] = a->undelivered[i];
+	a->changed = false;
+	pthread_mutex_unlock(&a->lock);
+	return n;
+}
+
+void alerts__delivered(struct alerts *a, const struct alert *sent, size_t n)
+{
+	pthread_mutex_lock(&a->lock);
+	for (size_t k = 0; k < n; k++) {
+		if (sent[k].state != ALERT_RESOLVED)
+			continue;
+		for (size_t i = 0; i < a->n_undelivered; i++) {
+			if (a->undelivered[i].kind == sent[k].kind &&
+			    a->undelivered[i].pid == sent[k].pid &&
+			    a->undelivered[i].start_ticks == sent[k].start_ticks) {
+				a->undelivered[i] = a->undelivered[--a->n_undelivered];
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+bool alerts__changed(struct alerts *a)
+{
+	bool changed;
+
+	pthread_mutex_lock(&a->lock);
+	changed = a->changed;
+	pthread_mutex_unlock(&a->lock);
+	return changed;
+}

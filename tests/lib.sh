@@ -149,3 +149,15 @@ field() { tr ' ' '\n' <<<"$HD_REPLY" | awk -F= -v k="$1" '$1 == k { print $2 }';
 heap_metric() {
 	scrape | awk -v p="$1{pid=\"$2\"" -v l="${3:-}" 'index($0, p) == 1 && index($0, l) { print $NF; exit }'
 }
+
+# start_alertmanager PORT: the real Debian Alertmanager on 127.0.0.1:PORT, no cluster.
+start_alertmanager() {
+	mkdir -p "$WORK/am"
+	printf 'route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n' >"$WORK/am.yml"
+	prometheus-alertmanager --config.file="$WORK/am.yml" --storage.path="$WORK/am" \
+		--web.listen-address="127.0.0.1:$1" --cluster.listen-address= \
+		>>"$WORK/alertmanager.log" 2>&1 &
+	AM_PID=$!
+	PIDS+=("$AM_PID")
+	wait_until 20 curl -sf -o /dev/null "http://127.0.0.1:$1/-/ready"
+}

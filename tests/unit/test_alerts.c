@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Alert state machine on fixture snapshots, and the Alertmanager body. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "alertmanager.h"
+#include "alerts.h"
+
+static const struct alerts_config cfg = { .high_for_ms = 1000, .critical_for_ms = 1000,
+					  .trim_cpu_for_ms = 2000, .leak_for_ms = 1000,
+					  .trim_cpu_percent = 10, .leak_window_ms = 10000,
+					  .leak_objects = 1000, .history_size = 8 };
+
+static struct snapshot *snap(double t, double usage, double cpu, int64_t objects)
+{
+	struct snapshot *s = snapshot__new(1);
+
+	s->n = 1;
+	s->time = t;
+	s->memory = (struct memory_config){ .high_water_mark_percent = 80,
+					    .low_water_mark_percent = 60,
+					    .alert_threshold = 90 };
+	s->samples[0] = (struct sample){ .pid = 42, .start_ticks = 7, .comm = "svc",
+					 .usage_percent = usage, .has_heap = true,
+					 .gc_cpu_fraction = cpu };
+	s->samples[0].heap.live_objects = objects;
+	return s;
+}
+
+static uint64_t step(struct alerts *a, double t, double usage, double cpu, int64_t objects,
+		     enum alert_kind k)
+{
+	struct snapshot *s = snap(t, usage, cpu, objects);
+	uint64_t firing;
+
+	alerts__evaluate(a, s, (uint64_t)(t * 1000));
+	firing = s->agent.alerts_firing[k];
+	snapshot__put(s);
+	return firing;
+}
+
+static void trim_cpu_pending_firing_resolved(void **state)
+{
+	struct alerts *a;
+	struct alert out[8];
+	struct buf b;
+
+	(void)state;
+	assert_int_equal(alerts__new(&cfg, &a), 0);
+	assert_int_equal(step(a, 100, 10, 0.15, 0, ALERT_TRIM_CPU), 0); /* pending */
+	assert_int_equal(step(a, 101, 10, 0.15, 0, ALERT_TRIM_CPU), 0); /* for: 2 s */
+	assert_int_equal(step(a, 102, 10, 0.15, 0, ALERT_TRIM_CPU), 1); /* firing */
+	assert_int_equal(alerts__to_notify(a, out, 8), 1);
+	assert_int_equal(out[0].kind, ALERT_TRIM_CPU);
+	assert_int_equal(step(a, 103, 10, 0.05, 0, ALERT_TRIM_CPU), 0); /* resolved */
+	/* The resolved alert waits for delivery, once. */
+	assert_int_equal(alerts__to_notify(a, out, 8), 1);
+	assert_int_equal(out[0].state, ALERT_RESOLVED);
+	alerts__delivered(a, out, 1);
+	assert_int_equal(alerts__to_notify(a, out, 8), 0);
+	buf__init(&b, 1 << 16);
+	alerts__json(a, &b);
+	assert_non_null(strstr(b.data, "{\"active\":[],\"recent\":[{\"alertname\":\"MemoryGCHighCPU\",\"severity\":\"warning\",\"state\":\"resolved\""));
+	buf__free(&b);
+	alerts__free(a);
+}
+
+static void pending_dropped_without_firing(void **state)
+{
+	struct alerts *a;
+	struct alert out[8];
+
+	(void)state;
+	assert_int_equal(alerts__new(&cfg, &a), 0);
+	step(a, 100, 85, 0, 0, ALERT_HIGH);
+	step(a, 100.5, 70, 0, 0, ALERT_HIGH); /* gone before its 'for' */
+	assert_int_equal(step(a, 102, 70, 0, 0, ALERT_HIGH), 0);
+	assert_int_equal(alerts__to_notify(a, out, 8), 0);
+	alerts__free(a);
+}
+
+static void leak_over_window(void **state)
+{
+	struct alerts *a;
+
+	(void)state;
+	assert_int_equal(alerts__new(&cfg, &a), 0);
+	assert_int_equal(step(a, 100, 10, 0, 100, ALERT_LEAK), 0);
+	assert_int_equal(step(a, 104, 10, 0, 900, ALERT_LEAK), 0); /* +800: no */
+	assert_int_equal(step(a, 108, 10, 0, 1500, ALERT_LEAK), 0); /* +1400: pending */
+	assert_int_equal(step(a, 109, 10, 0, 1600, ALERT_LEAK), 1); /* firing */
+	/* The old samples leave the window; no growth inside it: resolved. */
+	assert_int_equal(step(a, 125, 10, 0, 1600, ALERT_LEAK), 0);
+	alerts__free(a);
+}
+
+static void process_gone_resolves(void **state)
+{
+	struct alerts *a;
+	struct snapshot *empty = snapshot__new(0);
+	struct alert out[8];
+
+	(void)state;
+	assert_int_equal(alerts__new(&cfg, &a), 0);
+	step(a, 100, 95, 0, 0, ALERT_CRITICAL);
+	assert_int_equal(step(a, 101, 95, 0, 0, ALERT_CRITICAL), 1);
+	empty->time = 102;
+	alerts__evaluate(a, empty, 102000);
+	assert_int_equal(empty->agent.alerts_firing[ALERT_CRITICAL], 0);
+	/* Both the high and the critical alert resolve with their process. */
+	assert_int_equal(alerts__to_notify(a, out, 8), 2);
+	assert_int_equal(out[0].state, ALERT_RESOLVED);
+	snapshot__put(empty);
+	alerts__free(a);
+}
+
+static void alertmanager_body(void **state)
+{
+	struct alert al[2] = {
+		{ .kind = ALERT_CRITICAL, .state = ALERT_FIRING, .pid = 42, .comm = "s\"vc",
+		  .value = 95.5, .fired_at = 1767225600 },
+		{ .kind = ALERT_HIGH, .state = ALERT_RESOLVED, .pid = 42, .comm = "svc", .value = 85,
+		  .fired_at = 1767225600, .resolved_at = 1767225660 },
+	};
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 1 << 16);
+	assert_int_equal(alertmanager__body(al, 2, "node-1", &b), 0);
+	assert_string_equal(b.data,
+		"[{\"labels\":{\"alertname\":\"MemoryCriticalUsage\",\"severity\":\"critical\",\"job\":\"memtide\",\"pid\":\"42\",\"comm\":\"s\\\"vc\",\"instance\":\"node-1\"},"
+		"\"annotations\":{\"summary\":\"Critical memory usage detected\",\"description\":\"s\\\"vc (pid 42) uses 95.5% of its limit.\"},"
+		"\"startsAt\":\"2026-01-01T00:00:00Z\"},"
+		"{\"labels\":{\"alertname\":\"MemoryHighUsage\",\"severity\":\"warning\",\"job\":\"memtide\",\"pid\":\"42\",\"comm\":\"svc\",\"instance\":\"node-1\"},"
+		"\"annotations\":{\"summary\":\"High memory usage detected\",\"description\":\"svc (pid 42) uses 85.0% of its limit.\"},"
+		"\"startsAt\":\"2026-01-01T00:00:00Z\",\"endsAt\":\"2026-01-01T00:01:00Z\"}]");
+	buf__free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(trim_cpu_pending_firing_resolved),
+		cmocka_unit_test(pending_dropped_without_firing),
+		cmocka_unit_test(leak_over_window),
+		cmocka_unit_test(process_gone_resolves),
+		cmocka_unit_test(alertmanager_body),
+	};
+
+	return cmocka_run_group_tests_name("alerts", tests, NULL, NULL);
+}

@@ -10,6 +10,10 @@
 #include "selector.h"
 
 #define MAX_SCAN 65536
+/* Reading a process's maps to see whether it loaded the hook is not cheap:
+ * the answer is kept per process, a "no" only this long (it may exec into a
+ * hooked program under the same pid and start time). */
+#define HOOKED_RECHECK_MS 10000
 
 struct tracked {
 	int pid;
@@ -30,6 +34,13 @@ struct collector {
 	struct tracked *tracked; /* sorted by pid */
 	size_t n_tracked;
 	size_t dropped_last; /* selected but over the tracking limit, last discovery */
+	struct hook_seen {
+		int pid;
+		uint64_t start_ticks;
+		int hooked;
+		uint64_t at_ms;
+	} *seen; /* sorted by pid */
+	size_t n_seen;
 	uint64_t mem_total;
 };
 
@@ -66,6 +77,7 @@ void collector__free(struct collector *c)
 {
 	if (!c)
 		return;
+	free(c->seen);
 	free(c->tracked);
 	free(c);
 }
@@ -193,11 +205,67 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int by_seen_order(const void *a, const void *b)
+{
+	return ((const struct hook_seen *)a)->pid - ((const struct hook_seen *)b)->pid;
+}
+
+static int by_seen_pid(const void *key, const void *elem)
+{
+	return *(const int *)key - ((const struct hook_seen *)elem)->pid;
+}
+
+/* What the last scans learned about the hook, where still good. */
+static void recall_hooked(struct collector *c, struct proc_entry *procs, size_t n, uint64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct hook_seen *h = bsearch(&procs[i].pid, c->seen, c->n_seen,
+						    sizeof(*h), by_seen_pid);
+
+		if (h && h->start_ticks == procs[i].stat.starttime &&
+		    (h->hooked || now - h->at_ms < HOOKED_RECHECK_MS)) {
+			procs[i].hooked = h->hooked;
+			procs[i].hooked_at_ms = h->at_ms;
+		}
+	}
+}
+
+static void remember_hooked(struct collector *c, const struct proc_entry *procs, size_t n,
+			    uint64_t now)
+{
+	struct hook_seen *seen = calloc(n ? n : 1, sizeof(*seen));
+	size_t k = 0;
+
+	if (!seen)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].hooked >= 0)
+			seen[k++] = (struct hook_seen){ .pid = procs[i].pid,
+							.start_ticks = procs[i].stat.starttime,
+							.hooked = procs[i].hooked,
+							.at_ms = procs[i].hooked_at_ms
+									 ? procs[i].hooked_at_ms
+									 : now };
+	qsort(seen, k, sizeof(*seen), by_seen_order);
+	free(c->seen);
+	c->seen = seen;
+	c->n_seen = k;
+}
+
 int collector__discover(struct collector *c)
 {
 	struct proc_entry *procs = calloc(MAX_SCAN, sizeof(*procs));
 	struct tracked *next;
 	size_t n, kept = 0, dropped = 0;
+	uint64_t now;
 
 	if (!procs)
 		return -ENOMEM;
@@ -207,7 +275,10 @@ int collector__discover(struct collector *c)
 		return -ENOMEM;
 	}
 	n = scan(procs, MAX_SCAN);
+	now = mono_ms();
+	recall_hooked(c, procs, n, now);
 	selector__select(c->cfg, procs, n);
+	remember_hooked(c, procs, n, now);
 	for (size_t i = 0; i < n; i++) {
 		struct proc_entry *e = &procs[i];
 		struct tracked *old;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "config.h"
 #include "procfs.h"
 
@@ -17,6 +18,7 @@ struct proc_entry {
 	char *cmdline; /* NULL until a rule needs it */
 	char *cgroup; /* the /proc/PID/cgroup text, likewise */
 	int hooked; /* -1 unknown, else 0/1 */
+	uint64_t hooked_at_ms; /* when that was read from its maps; 0: this scan */
 	int selected_rule; /* -1: not selected */
 };
 

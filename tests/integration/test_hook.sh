@@ -44,7 +44,9 @@ memory:
   max_memory_mb: 100
   max_heap_mb: 100
 targets:
-  - match: { comm: "^heapdriver$" }
+  - match: { hooked: true }
+    heap: hook
+  - match: { comm: "^bare$" }
     heap: hook
 exporter:
   listen: "127.0.0.1:$PORT"
@@ -56,14 +58,16 @@ start_memtide "$WORK/memtide.yaml" || { not_ok "memtide starts" "see log"; finis
 
 # --- a process without the hook, far above every threshold: never signalled ---
 # (the hook's signal would kill it: its default action is to terminate)
-spawn BARE "$TARGETS/heapdriver"
+cp "$TARGETS/heapdriver" "$WORK/bare"
+spawn BARE "$WORK/bare"
 ready BARE
 hd BARE "hold 150000"
-check "the unhooked process is seen above the mark" wait_until 10 grep -q "pid $BARE_PID (heapdriver) is above high_water_mark_percent .* no control hook: it is never signalled" "$MT_LOG"
+check "the unhooked process is seen above the mark" wait_until 10 grep -q "pid $BARE_PID (bare) is above high_water_mark_percent .* no control hook: it is never signalled" "$MT_LOG"
 
 # --- automatic trim of a fragmented, hooked process ---
 spawn A env LD_PRELOAD="$HOOK" MEMTIDE_HOOK_INTERVAL_MS=500 "$TARGETS/heapdriver"
 ready A
+check "hooked: true selects the hooked process" wait_until 10 grep -q "tracking pid $A_PID (heapdriver), heap tier hook" "$MT_LOG"
 check "the hook's reports are probed" wait_until 10 grep -q "pid $A_PID (heapdriver): control hook reports probed" "$MT_LOG"
 sleep 1
 hd A "fragment 200000"

@@ -84,7 +84,7 @@ run: deps $(OUTPUT)/memtide
 	$(OUTPUT)/memtide --config $(CONFIG)
 
 unit: $(UNIT_BINS)
-test: deps all $(UNIT_BINS) $(TARGET_BINS)
+test: deps all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS)
 	tests/run.sh
 
 bench: deps all $(BENCH_BINS)

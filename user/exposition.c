@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include "alerts.h"
@@ -330,6 +331,27 @@ static void log2_histogram(struct buf *b, const char *name, const struct label *
 	expo__histogram(b, name, l, n, bounds, counts, nb, sum);
 }
 
+/* A uprobe-tier counter family with one sample per allocating function;
+ * @offset locates its __u64[HEAP_ALLOC_FNS] array in struct heap_stats. */
+static void per_function(struct buf *b, const struct snapshot *snap, const char *name,
+			 const char *help, size_t offset)
+{
+	struct label l[MAX_LABELS];
+	char pid[16];
+
+	expo__family(b, name, "counter", help);
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+		const __u64 *values = (const __u64 *)((const char *)&s->heap + offset);
+
+		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
+			size_t n = process_labels(s, pid, l, "function", heap_fn_names[f]);
+
+			expo__sample_u64(b, name, l, n, values[f]);
+		}
+	}
+}
+
 static void render_heap(const struct snapshot *snap, struct buf *b)
 {
 	struct label l[MAX_LABELS];
@@ -381,28 +403,12 @@ static void render_heap(const struct snapshot *snap, struct buf *b)
 	per_process_where(b, snap, "memory_gc_last_duration_seconds", "gauge",
 			  "How long the latest trim took (hook tier).", hook_last_duration, has_hook);
 
-	expo__family(b, "memory_heap_alloc_calls_total", "counter",
-		     "Allocating calls by function (memalign includes aligned_alloc).");
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct sample *s = &snap->samples[i];
-
-		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
-			size_t n = process_labels(s, pid, l, "function", heap_fn_names[f]);
-
-			expo__sample_u64(b, "memory_heap_alloc_calls_total", l, n, s->heap.calls[f]);
-		}
-	}
-	expo__family(b, "memory_heap_requested_bytes_total", "counter",
-		     "Bytes requested by function (realloc: each new size).");
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct sample *s = &snap->samples[i];
-
-		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
-			size_t n = process_labels(s, pid, l, "function", heap_fn_names[f]);
-
-			expo__sample_u64(b, "memory_heap_requested_bytes_total", l, n, s->heap.bytes[f]);
-		}
-	}
+	per_function(b, snap, "memory_heap_alloc_calls_total",
+		     "Allocating calls by function (memalign includes aligned_alloc).",
+		     offsetof(struct heap_stats, calls));
+	per_function(b, snap, "memory_heap_requested_bytes_total",
+		     "Bytes requested by function (realloc: each new size).",
+		     offsetof(struct heap_stats, bytes));
 	expo__family(b, "memory_gc_pause_ns", "histogram", "Duration of each malloc_trim call, in ns.");
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct sample *s = &snap->samples[i];

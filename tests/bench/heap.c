@@ -14,44 +14,30 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench.h"
 #include "log.h"
 #include "uprobe.h"
 
 enum { UNPROBED, FLOOR, MEMTIDE, N_CASES };
 static const char *const names[] = { "unprobed", "floor", "memtide" };
 
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
 static double fastest_round(long pairs, int rounds)
 {
 	double best = 1e18;
 
 	for (int r = 0; r < rounds; r++) {
-		double t0 = now_ns(), ns;
+		double t0 = clock_ns(CLOCK_MONOTONIC), ns;
 
 		for (long i = 0; i < pairs; i++) {
 			void *volatile p = malloc(64);
 
 			free(p);
 		}
-		ns = (now_ns() - t0) / (double)pairs;
+		ns = (clock_ns(CLOCK_MONOTONIC) - t0) / (double)pairs;
 		if (ns < best)
 			best = ns;
 	}
 	return best;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 static double probed(bool empty, long pairs, int rounds, struct heap_stats *stats)
@@ -88,7 +74,7 @@ int main(int argc, char **argv)
 	printf("malloc(64)+free, ns per pair (median of %d blocks, each the fastest of %d rounds of %ld pairs):\n",
 	       blocks, rounds, pairs);
 	for (int c = 0; c < N_CASES; c++) {
-		qsort(ns[c], (size_t)blocks, sizeof(double), cmp);
+		qsort(ns[c], (size_t)blocks, sizeof(double), cmp_double);
 		median[c] = ns[c][blocks / 2];
 		printf("  %-9s %10.1f   (min %.1f, max %.1f)\n", names[c], median[c], ns[c][0],
 		       ns[c][blocks - 1]);

@@ -20,18 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "loader.h"
+#include "bench.h"
 #include "log.h"
 
 enum { OFF, UNTRACKED, TRACKED, N_CASES };
 static const char *const names[] = { "off", "untracked", "tracked" };
-
-static double cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 static double fastest_round(long pages, long rounds)
 {
@@ -45,30 +38,15 @@ static double fastest_round(long pages, long rounds)
 		if (p == MAP_FAILED)
 			exit(1);
 		madvise(p, len, MADV_NOHUGEPAGE);
-		t0 = cpu_ns();
+		t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 		for (size_t off = 0; off < len; off += page)
 			p[off] = 1;
-		ns = (cpu_ns() - t0) / (double)pages;
+		ns = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / (double)pages;
 		munmap(p, len);
 		if (ns < best)
 			best = ns;
 	}
 	return best;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 /* Tracks every process here and times loader__read(), the per-snapshot cost. */
@@ -93,12 +71,12 @@ static int snapshot_cost(void)
 	if (dir)
 		closedir(dir);
 	for (int i = 0; i < 50; i++) {
-		double t0 = wall_ns();
+		double t0 = clock_ns(CLOCK_MONOTONIC);
 
 		if (loader__read(l, &procs, &n))
 			return 1;
-		if (wall_ns() - t0 < best)
-			best = wall_ns() - t0;
+		if (clock_ns(CLOCK_MONOTONIC) - t0 < best)
+			best = clock_ns(CLOCK_MONOTONIC) - t0;
 		threads = 0;
 		for (size_t p = 0; p < n; p++)
 			threads += procs[p].threads;
@@ -135,7 +113,7 @@ int main(int argc, char **argv)
 	printf("page-fault cost, CPU ns per fault (median of %ld blocks, each the fastest of %ld rounds of %ld faults):\n",
 	       blocks, rounds, pages);
 	for (int c = 0; c < N_CASES; c++) {
-		qsort(ns[c], (size_t)blocks, sizeof(double), cmp);
+		qsort(ns[c], (size_t)blocks, sizeof(double), cmp_double);
 		median[c] = ns[c][blocks / 2];
 		printf("  %-10s %8.1f   (min %.1f, max %.1f)\n", names[c], median[c], ns[c][0],
 		       ns[c][blocks - 1]);

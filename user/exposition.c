@@ -5,12 +5,12 @@
 #include <string.h>
 #include "alerts.h"
 #include "exposition.h"
+#include "exposition_int.h"
 
 #ifndef MEMTIDE_VERSION
 #define MEMTIDE_VERSION "unknown"
 #endif
 
-#define MAX_LABELS 8
 
 void expo__family(struct buf *b, const char *name, const char *type, const char *help)
 {
@@ -104,7 +104,7 @@ void expo__histogram(struct buf *b, const char *name, const struct label *l, siz
 }
 
 /* pid, comm and (when known) container, plus up to one extra label. */
-static size_t process_labels(const struct sample *s, char pid[16], struct label *l,
+size_t expo_process_labels(const struct sample *s, char pid[16], struct label *l,
 			     const char *extra_name, const char *extra_value)
 {
 	size_t n = 0;
@@ -119,12 +119,7 @@ static size_t process_labels(const struct sample *s, char pid[16], struct label 
 	return n;
 }
 
-/* A per-process gauge or counter whose value is read from each sample by @get. */
-typedef double (*sample_get)(const struct sample *s);
-
-typedef bool (*sample_pred)(const struct sample *s);
-
-static void per_process_where(struct buf *b, const struct snapshot *snap, const char *name,
+void expo_per_process_where(struct buf *b, const struct snapshot *snap, const char *name,
 			      const char *type, const char *help, sample_get get, sample_pred pred)
 {
 	struct label l[MAX_LABELS];
@@ -140,7 +135,7 @@ static void per_process_where(struct buf *b, const struct snapshot *snap, const 
 		v = get(&snap->samples[i]);
 		if (!isfinite(v)) /* a figure this process's tier cannot know */
 			continue;
-		n = process_labels(&snap->samples[i], pid, l, NULL, NULL);
+		n = expo_process_labels(&snap->samples[i], pid, l, NULL, NULL);
 		expo__sample(b, name, l, n, v);
 	}
 }
@@ -148,18 +143,9 @@ static void per_process_where(struct buf *b, const struct snapshot *snap, const 
 static void per_process(struct buf *b, const struct snapshot *snap, const char *name,
 			const char *type, const char *help, sample_get get)
 {
-	per_process_where(b, snap, name, type, help, get, NULL);
+	expo_per_process_where(b, snap, name, type, help, get, NULL);
 }
 
-static bool has_heap(const struct sample *s);
-static bool has_uprobe(const struct sample *s);
-
-/* Only the processes whose heap tier gives the figure. */
-static void per_process_if(struct buf *b, const struct snapshot *snap, const char *name,
-			   const char *type, const char *help, sample_get get)
-{
-	per_process_where(b, snap, name, type, help, get, has_heap);
-}
 
 static double get_rss(const struct sample *s)
 {
@@ -210,7 +196,7 @@ static void render_processes(const struct snapshot *snap, struct buf *b)
 			      { "shmem", s->shmem_bytes } };
 
 		for (size_t k = 0; k < 3; k++) {
-			size_t n = process_labels(s, pid, l, "kind", kinds[k].kind);
+			size_t n = expo_process_labels(s, pid, l, "kind", kinds[k].kind);
 
 			expo__sample_u64(b, "memory_rss_bytes", l, n, kinds[k].v);
 		}
@@ -224,212 +210,11 @@ static void render_processes(const struct snapshot *snap, struct buf *b)
 		     "Page faults of the process by kind, as /proc/PID/stat counts them.");
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct sample *s = &snap->samples[i];
-		size_t n = process_labels(s, pid, l, "kind", "minor");
+		size_t n = expo_process_labels(s, pid, l, "kind", "minor");
 
 		expo__sample_u64(b, "memory_page_faults_total", l, n, s->minflt);
-		n = process_labels(s, pid, l, "kind", "major");
+		n = expo_process_labels(s, pid, l, "kind", "major");
 		expo__sample_u64(b, "memory_page_faults_total", l, n, s->majflt);
-	}
-}
-
-static const char *const heap_fn_names[HEAP_ALLOC_FNS] = {
-	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "memalign", "valloc", "pvalloc",
-};
-
-/* Getters over the shared heap view, so every output derives figures alike. */
-#define HEAP_GETTER(field)                                      \
-	static double heap_##field(const struct sample *s)      \
-	{                                                       \
-		struct heap_view v;                             \
-                                                                \
-		sample__heap_view(s, &v);                       \
-		return v.field;                                 \
-	}
-HEAP_GETTER(alloc_bytes)
-HEAP_GETTER(total_alloc_bytes)
-HEAP_GETTER(heap_alloc_bytes)
-HEAP_GETTER(heap_inuse_bytes)
-HEAP_GETTER(heap_objects)
-HEAP_GETTER(heap_sys_bytes)
-HEAP_GETTER(heap_idle_bytes)
-HEAP_GETTER(gc_count)
-HEAP_GETTER(gc_cpu_fraction)
-
-static double heap_frees(const struct sample *s)
-{
-	return (double)s->heap.frees;
-}
-
-static double heap_frees_unknown(const struct sample *s)
-{
-	return (double)s->heap.frees_unknown;
-}
-
-static double heap_dropped(const struct sample *s)
-{
-	return (double)s->heap.dropped;
-}
-
-static bool has_heap(const struct sample *s)
-{
-	return s->has_heap || s->has_hook;
-}
-
-static bool has_uprobe(const struct sample *s)
-{
-	return s->has_heap;
-}
-
-static bool has_hook(const struct sample *s)
-{
-	return s->has_hook;
-}
-
-static double hook_released(const struct sample *s)
-{
-	return (double)s->hook.released_bytes;
-}
-
-static double hook_last_released(const struct sample *s)
-{
-	const struct memtide_hook_report *r = &s->hook.last_trim;
-
-	return r->rss_before > r->rss_after ? (double)(r->rss_before - r->rss_after) : 0;
-}
-
-static double hook_last_duration(const struct sample *s)
-{
-	return (double)s->hook.last_trim.trim_ns / 1e9;
-}
-
-/* Live heap as a percentage of max_heap_mb (of the memory limit when that is 0). */
-static double heap_usage(const struct sample *s)
-{
-	struct heap_view v;
-	double limit = s->heap_limit_bytes ? (double)s->heap_limit_bytes : (double)s->limit_bytes;
-
-	sample__heap_view(s, &v);
-	return limit > 0 ? 100.0 * v.heap_inuse_bytes / limit : NAN;
-}
-
-/* Log2 buckets [2^i, 2^(i+1)) become le="2^(i+1)", from 2^@first to 2^@last. */
-static void log2_histogram(struct buf *b, const char *name, const struct label *l, size_t n,
-			   const __u64 *hist, size_t buckets, size_t first, size_t last,
-			   double sum)
-{
-	double bounds[64];
-	uint64_t counts[65] = { 0 };
-	size_t nb = 0;
-
-	for (size_t k = first; k <= last && nb < 64; k++)
-		bounds[nb++] = (double)(1ULL << k);
-	for (size_t i = 0; i < buckets; i++) {
-		size_t k = i + 1 < first ? 0 : i + 1 - first; /* bucket i lies below 2^(i+1) */
-
-		counts[k < nb ? k : nb] += hist[i];
-	}
-	expo__histogram(b, name, l, n, bounds, counts, nb, sum);
-}
-
-/* A uprobe-tier counter family with one sample per allocating function;
- * @offset locates its __u64[HEAP_ALLOC_FNS] array in struct heap_stats. */
-static void per_function(struct buf *b, const struct snapshot *snap, const char *name,
-			 const char *help, size_t offset)
-{
-	struct label l[MAX_LABELS];
-	char pid[16];
-
-	expo__family(b, name, "counter", help);
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct sample *s = &snap->samples[i];
-		const __u64 *values = (const __u64 *)((const char *)&s->heap + offset);
-
-		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
-			size_t n = process_labels(s, pid, l, "function", heap_fn_names[f]);
-
-			expo__sample_u64(b, name, l, n, values[f]);
-		}
-	}
-}
-
-static void render_heap(const struct snapshot *snap, struct buf *b)
-{
-	struct label l[MAX_LABELS];
-	char pid[16];
-
-	per_process_if(b, snap, "memory_alloc_bytes", "gauge",
-		       "Live bytes requested from malloc and not freed, of the blocks allocated while probed.",
-		       heap_alloc_bytes);
-	per_process_if(b, snap, "memory_total_alloc_bytes", "counter",
-		       "Bytes requested since probing began (each size, each realloc's new size).",
-		       heap_total_alloc_bytes);
-	per_process_if(b, snap, "memory_heap_alloc_bytes", "gauge",
-		       "Live blocks as malloc holds them (chunk sizes, with overhead).",
-		       heap_heap_alloc_bytes);
-	per_process_if(b, snap, "memory_heap_inuse_bytes", "gauge",
-		       "Bytes in in-use chunks (the uprobe tier sees the same chunks as heap_alloc).",
-		       heap_heap_inuse_bytes);
-	per_process_if(b, snap, "memory_heap_objects", "gauge",
-		       "Live allocations, of those made while probed.", heap_heap_objects);
-	per_process_if(b, snap, "memory_heap_sys_bytes", "gauge",
-		       "Bytes malloc holds from the OS; in the uprobe tier, approximated by resident anonymous memory.",
-		       heap_heap_sys_bytes);
-	per_process_if(b, snap, "memory_heap_idle_bytes", "gauge",
-		       "heap_sys minus heap_inuse: free but retained, what a trim can return.",
-		       heap_heap_idle_bytes);
-	per_process_if(b, snap, "memory_gc_count_total", "counter", "malloc_trim calls.",
-		       heap_gc_count);
-	per_process_if(b, snap, "memory_gc_cpu_fraction", "gauge",
-		       "Time in malloc_trim over the process's CPU time since probing began.",
-		       heap_gc_cpu_fraction);
-	per_process_where(b, snap, "memory_heap_free_calls_total", "counter", "free() calls (not free(NULL)).",
-		       heap_frees, has_uprobe);
-	per_process_where(b, snap, "memory_heap_untracked_frees_total", "counter",
-		       "free() of blocks allocated before probing began (or not recorded).",
-		       heap_frees_unknown, has_uprobe);
-	per_process_where(b, snap, "memory_heap_unrecorded_blocks_total", "counter",
-		       "Allocations not recorded because the process's block map was full.",
-		       heap_dropped, has_uprobe);
-
-	per_process_if(b, snap, "memory_heap_usage_percent", "gauge",
-		       "Live heap (heap_inuse) as a percentage of max_heap_mb (of the memory limit when that is 0).",
-		       heap_usage);
-	per_process_where(b, snap, "memory_gc_released_bytes_total", "counter",
-			  "Resident memory given back by malloc_trim calls memtide asked for (hook tier).",
-			  hook_released, has_hook);
-	per_process_where(b, snap, "memory_gc_last_released_bytes", "gauge",
-			  "Resident memory the latest trim gave back (hook tier).", hook_last_released,
-			  has_hook);
-	per_process_where(b, snap, "memory_gc_last_duration_seconds", "gauge",
-			  "How long the latest trim took (hook tier).", hook_last_duration, has_hook);
-
-	per_function(b, snap, "memory_heap_alloc_calls_total",
-		     "Allocating calls by function (memalign includes aligned_alloc).",
-		     offsetof(struct heap_stats, calls));
-	per_function(b, snap, "memory_heap_requested_bytes_total",
-		     "Bytes requested by function (realloc: each new size).",
-		     offsetof(struct heap_stats, bytes));
-	expo__family(b, "memory_gc_pause_ns", "histogram", "Duration of each malloc_trim call, in ns.");
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct sample *s = &snap->samples[i];
-		size_t n = process_labels(s, pid, l, NULL, NULL);
-
-		if (s->has_heap)
-			log2_histogram(b, "memory_gc_pause_ns", l, n, s->heap.trim_hist,
-				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->heap.trim_ns);
-		else if (s->has_hook)
-			log2_histogram(b, "memory_gc_pause_ns", l, n, s->hook.trim_hist,
-				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->hook.trim_ns);
-	}
-	expo__family(b, "memory_heap_alloc_size_bytes", "histogram",
-		     "Requested sizes of allocations, in bytes (log2 buckets).");
-	for (size_t i = 0; i < snap->n; i++) {
-		const struct sample *s = &snap->samples[i];
-		size_t n = process_labels(s, pid, l, NULL, NULL);
-
-		if (s->has_heap)
-			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, s->heap.size_hist,
-				       HEAP_SIZE_BUCKETS, 3, 30, (double)s->heap.total_alloc_bytes);
 	}
 }
 
@@ -530,7 +315,7 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 int exposition__render(const struct snapshot *snap, struct buf *b)
 {
 	render_processes(snap, b);
-	render_heap(snap, b);
+	expo_render_heap(snap, b);
 	render_node(snap, b);
 	render_alerts(snap, b);
 	render_agent(snap, b);

@@ -117,6 +117,8 @@ curl -s -o "$WORK/gc-all.json" -X POST "$MT_URL/api/v1/memory/gc"
 check "POST gc (all) picks the hooked processes above the mark, not the bare one" test "$(json 'sorted(r["pid"] for r in d["results"])' <"$WORK/gc-all.json")" = "$(printf '%s\n' "$A_PID" "$C_PID" | sort -n | paste -sd, | sed 's/^/[/; s/,/, /g; s/$/]/')"
 check "POST gc?pid= of the unhooked process: refused, never signalled" test "$(curl -s -X POST "$MT_URL/api/v1/memory/gc?pid=$BARE_PID" | json 'd["results"][0]["trimmed"], d["results"][0]["reason"]')" = "False no control hook loaded: never signalled"
 
+check "promtool check metrics: nothing beyond the spec's fixed names" promtool_clean
+
 check "the unhooked process was never signalled: still alive" kill -0 "$BARE_PID"
 check "memtide is still running" kill -0 "$MT_PID"
 for p in A C BARE; do hd "$p" exit; done

@@ -167,6 +167,8 @@ check "sandbox: malloc calls equal the program's own ($(field malloc))" test "$(
 check "sandbox: live bytes equal the program's own" test "$(heap_metric memory_alloc_bytes "$CT_HOST_PID")" = "$(field live)"
 hd CT exit
 
+check "promtool check metrics: nothing beyond the spec's fixed names" promtool_clean
+
 # --- exit: gone from every family
 hd HD exit
 wait "$HD_PID" 2>/dev/null

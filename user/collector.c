@@ -33,6 +33,9 @@ struct collector {
 	const struct config *cfg;
 	struct tracked *tracked; /* sorted by pid */
 	size_t n_tracked;
+	/* Scratch reused by every discovery, twice a second: no allocation churn. */
+	struct proc_entry *procs;
+	struct tracked *spare;
 	size_t dropped_last; /* selected but over the tracking limit, last discovery */
 	struct hook_seen {
 		int pid;
@@ -60,8 +63,10 @@ int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *tr
 	if (!c)
 		return -ENOMEM;
 	c->tracked = calloc(LOADER_MAX_TRACKED, sizeof(*c->tracked));
-	if (!c->tracked) {
-		free(c);
+	c->spare = calloc(LOADER_MAX_TRACKED, sizeof(*c->spare));
+	c->procs = malloc(MAX_SCAN * sizeof(*c->procs)); /* scan() clears what it uses */
+	if (!c->tracked || !c->spare || !c->procs) {
+		collector__free(c);
 		return -ENOMEM;
 	}
 	c->loader = loader;
@@ -78,6 +83,8 @@ void collector__free(struct collector *c)
 	if (!c)
 		return;
 	free(c->seen);
+	free(c->procs);
+	free(c->spare);
 	free(c->tracked);
 	free(c);
 }
@@ -262,18 +269,11 @@ static void remember_hooked(struct collector *c, const struct proc_entry *procs,
 
 int collector__discover(struct collector *c)
 {
-	struct proc_entry *procs = calloc(MAX_SCAN, sizeof(*procs));
-	struct tracked *next;
+	struct proc_entry *procs = c->procs;
+	struct tracked *next = c->spare;
 	size_t n, kept = 0, dropped = 0;
 	uint64_t now;
 
-	if (!procs)
-		return -ENOMEM;
-	next = calloc(LOADER_MAX_TRACKED, sizeof(*next));
-	if (!next) {
-		free(procs);
-		return -ENOMEM;
-	}
 	n = scan(procs, MAX_SCAN);
 	now = mono_ms();
 	recall_hooked(c, procs, n, now);
@@ -315,13 +315,12 @@ int collector__discover(struct collector *c)
 	}
 	for (size_t i = 0; i < n; i++)
 		proc_entry__release(&procs[i]);
-	free(procs);
 	if (dropped && !c->dropped_last)
 		log_warn("%zu selected processes not tracked: the limit is %d", dropped,
 			 LOADER_MAX_TRACKED);
 	c->dropped_last = dropped;
 	qsort(next, kept, sizeof(*next), by_pid);
-	free(c->tracked);
+	c->spare = c->tracked;
 	c->tracked = next;
 	c->n_tracked = kept;
 	return 0;

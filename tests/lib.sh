@@ -10,7 +10,8 @@ FAILED=0
 PIDS=()
 
 cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# CONT too: a stopped process never acts on the TERM, and wait would hang.
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$WORK"
 }

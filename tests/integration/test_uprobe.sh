@@ -152,7 +152,7 @@ cp -L /lib64/ld-linux-x86-64.so.2 "$R/lib64/"
 cp "$TARGETS/heapdriver" "$R/heapdriver"
 # pivot_root into a private bind mount of it; the host's chroot binary runs
 # from the old root on the new root's libc, then becomes /heapdriver.
-spawn CT unshare --mount --pid --fork sh -c "mount --make-rprivate / && mount --bind '$R' '$R' &&
+spawn CT unshare --mount --pid --fork --kill-child sh -c "mount --make-rprivate / && mount --bind '$R' '$R' &&
 	cd '$R' && mkdir -p oldroot && pivot_root . oldroot && exec /oldroot/usr/sbin/chroot . /heapdriver"
 ready CT || { not_ok "sandboxed heapdriver starts" "$(cat "$WORK/CT.err")"; finish; }
 CT_HOST_PID=$(pgrep -P "$CT_PID" heapdriver)

@@ -170,6 +170,7 @@ int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *al
 	if (!am)
 		return -ENOMEM;
 	am->cfg = *cfg;
+	am->cfg.url = NULL; /* the caller's string: am->url is ours */
 	am->alerts = alerts;
 	n = strlen(cfg->url);
 	while (n && cfg->url[n - 1] == '/')

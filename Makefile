@@ -30,10 +30,10 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
 # Debian packages the build, the tests and the benchmarks need.
-DEPS_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
+DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux python3
+             libc-devtools util-linux procps python3
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps run test unit integration bench vmlinux clean format

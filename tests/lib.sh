@@ -171,3 +171,18 @@ promtool_clean() {
 	sed 's/^/# promtool: /' "$WORK/promtool.rest"
 	test ! -s "$WORK/promtool.rest"
 }
+
+# memory_cgroup NAME MIB: a memory cgroup limited to MIB (v1 or v2, whichever
+# this machine has, no swap); sets CG to its directory, or returns 1.
+memory_cgroup() {
+	CG=""
+	if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/$1-$$" 2>/dev/null; then
+		CG=/sys/fs/cgroup/memory/$1-$$
+		echo $(($2 << 20)) >"$CG/memory.limit_in_bytes"
+	elif [ -f /sys/fs/cgroup/cgroup.controllers ] && mkdir "/sys/fs/cgroup/$1-$$" 2>/dev/null; then
+		CG=/sys/fs/cgroup/$1-$$
+		echo $(($2 << 20)) >"$CG/memory.max"
+		echo 0 >"$CG/memory.swap.max" 2>/dev/null
+	fi
+	[ -n "$CG" ]
+}

@@ -74,15 +74,7 @@ check "SIGTERM exits 0" test $? = 0
 check "shutdown is logged" grep -q "shutting down" "$MT_LOG"
 
 # max_memory_mb: 0 takes the process's cgroup memory limit.
-CG=""
-if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/memtide-test-$$" 2>/dev/null; then
-	CG=/sys/fs/cgroup/memory/memtide-test-$$
-	echo $((256 << 20)) >"$CG/memory.limit_in_bytes"
-elif [ -f /sys/fs/cgroup/cgroup.controllers ] && mkdir "/sys/fs/cgroup/memtide-test-$$" 2>/dev/null; then
-	CG=/sys/fs/cgroup/memtide-test-$$
-	echo $((256 << 20)) >"$CG/memory.max"
-fi
-if [ -n "$CG" ]; then
+if memory_cgroup memtide-test 256; then
 	sh -c "echo \$\$ > $CG/cgroup.procs; exec sleep 300" &
 	CAGED=$!
 	PIDS+=("$CAGED")

@@ -3,16 +3,7 @@
 # killer; the node-wide counter and the victim come from the mark_victim probe.
 . "$(dirname "$0")/../lib.sh"
 
-CG=""
-if [ -d /sys/fs/cgroup/memory ] && mkdir "/sys/fs/cgroup/memory/memtide-oom-$$" 2>/dev/null; then
-	CG=/sys/fs/cgroup/memory/memtide-oom-$$
-	echo $((32 << 20)) >"$CG/memory.limit_in_bytes"
-elif [ -f /sys/fs/cgroup/cgroup.controllers ] && mkdir "/sys/fs/cgroup/memtide-oom-$$" 2>/dev/null; then
-	CG=/sys/fs/cgroup/memtide-oom-$$
-	echo $((32 << 20)) >"$CG/memory.max"
-	echo 0 >"$CG/memory.swap.max" 2>/dev/null
-fi
-if [ -z "$CG" ]; then
+if ! memory_cgroup memtide-oom 32; then
 	echo "ok - OOM kill # SKIP cannot create a memory cgroup here"
 	finish
 fi

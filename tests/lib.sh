@@ -115,7 +115,7 @@ json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
 spawn() {
 	local name=$1 pid win rout
 	shift
-	mkfifo "$WORK/$name.in" "$WORK/$name.out"
+	[ -p "$WORK/$name.in" ] || mkfifo "$WORK/$name.in" "$WORK/$name.out"
 	"$@" <"$WORK/$name.in" >"$WORK/$name.out" 2>>"$WORK/$name.err" &
 	pid=$!
 	PIDS+=("$pid")

@@ -169,6 +169,32 @@ hd CT exit
 
 check "promtool check metrics: nothing beyond the spec's fixed names" promtool_clean
 
+# --- a new process that reuses the number of one that exited is not taken for it ---
+spawn R1 "$TARGETS/heapdriver"
+ready R1
+check "first holder of the number probed" wait_until 5 grep -q "pid $R1_PID (heapdriver): heap probes attached" "$MT_LOG"
+hd R1 "work 300"
+t=$(date +%s.%N)
+wait_snapshot_after "$t"
+hd R1 exit
+wait "$R1_PID" 2>/dev/null
+# The kernel hands out ns_last_pid + 1 next: the very same number, if the
+# next fork is ours (the FIFOs are made first, so spawn's first fork is it).
+mkfifo "$WORK/R2.in" "$WORK/R2.out"
+echo $((R1_PID - 1)) >/proc/sys/kernel/ns_last_pid
+spawn R2 "$TARGETS/heapdriver"
+ready R2
+if [ "$R2_PID" = "$R1_PID" ]; then
+	check "the new holder of the number gets probes of its own" wait_until 5 sh -c "test \$(grep -c 'pid $R2_PID (heapdriver): heap probes attached' '$MT_LOG') = 2"
+	hd R2 "work 10"
+	t=$(date +%s.%N)
+	wait_snapshot_after "$t"
+	check "its figures are its own, not its predecessor's" test "$(heap_metric memory_heap_alloc_calls_total "$R2_PID" 'function="malloc"') $(heap_metric memory_alloc_bytes "$R2_PID")" = "$(field malloc) $(field live)"
+else
+	echo "ok - pid reuse # SKIP another process took number $R1_PID first"
+fi
+hd R2 exit
+
 # --- exit: gone from every family
 hd HD exit
 wait "$HD_PID" 2>/dev/null

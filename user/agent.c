@@ -132,6 +132,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 
 stop_http:
 	push__stop(a->push, false);
+	alertmanager__stop(a->alertmanager);
 	http__stop(a->http);
 	collector__free(a->collector);
 free_alerts:
@@ -147,7 +148,6 @@ free_agent:
 	free(a);
 	return err;
 }
-
 
 void agent__free(struct agent *a)
 {

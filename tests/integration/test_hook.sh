@@ -108,6 +108,10 @@ sleep 3
 check "and is not repeated at once" test "$(heap_metric memory_gc_count_total "$C_PID")" = "$n"
 
 # --- POST /api/v1/memory/gc: now, with the hook's own figures in the answer ---
+# (automatic trims off again, so the policy cannot get there first)
+write_config false
+kill -HUP "$MT_PID"
+wait_until 5 sh -c "test \$(grep -c 'configuration reloaded' '$MT_LOG') = 2"
 hd A "fragment 100000"
 code=$(curl -s -o "$WORK/gc.json" -w '%{http_code}' -X POST "$MT_URL/api/v1/memory/gc?pid=$A_PID")
 echo "# POST gc?pid=$A_PID: $(cat "$WORK/gc.json")"

@@ -178,6 +178,7 @@ t=$(date +%s.%N)
 wait_snapshot_after "$t"
 hd R1 exit
 wait "$R1_PID" 2>/dev/null
+wait_until 5 grep -q "no longer tracking pid $R1_PID" "$MT_LOG"
 # The kernel hands out ns_last_pid + 1 next: the very same number, if the
 # next fork is ours (the FIFOs are made first, so spawn's first fork is it).
 mkfifo "$WORK/R2.in" "$WORK/R2.out"
@@ -185,7 +186,13 @@ echo $((R1_PID - 1)) >/proc/sys/kernel/ns_last_pid
 spawn R2 "$TARGETS/heapdriver"
 ready R2
 if [ "$R2_PID" = "$R1_PID" ]; then
-	check "the new holder of the number gets probes of its own" wait_until 5 sh -c "test \$(grep -c 'pid $R2_PID (heapdriver): heap probes attached' '$MT_LOG') = 2"
+	reattached() { test "$(grep -c "pid $R2_PID (heapdriver): heap probes attached" "$MT_LOG")" = 2; }
+	if wait_until 5 reattached; then
+		ok "the new holder of the number gets probes of its own"
+	else
+		not_ok "the new holder of the number gets probes of its own" "log: $(grep "pid $R2_PID" "$MT_LOG" | tr '\n' '|')"
+	fi
+
 	hd R2 "work 10"
 	t=$(date +%s.%N)
 	wait_snapshot_after "$t"

@@ -10,6 +10,7 @@
 #include "alertmanager.h"
 #include "alerts.h"
 #include "buf.h"
+#include "clock.h"
 #include "collector.h"
 #include "exposition.h"
 #include "gc.h"
@@ -42,22 +43,6 @@ struct agent {
 	bool reload_ok;
 	double reload_time, start_time;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static double unix_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool loopback(const char *host)
 {
@@ -94,7 +79,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	a->cfg = cfg;
 	a->once = once;
 	a->reload_ok = true;
-	a->start_time = a->reload_time = unix_now();
+	a->start_time = a->reload_time = clock__unix();
 	err = loader__open(&a->loader);
 	if (err)
 		goto free_agent;
@@ -170,7 +155,7 @@ void agent__free(struct agent *a)
 /* One snapshot, rendered once, handed to every output. */
 static struct snapshot *take_snapshot(struct agent *a)
 {
-	uint64_t start = now_ms();
+	uint64_t start = clock__mono_ms();
 	struct snapshot *snap = collector__snapshot(a->collector);
 	struct buf b;
 
@@ -181,9 +166,9 @@ static struct snapshot *take_snapshot(struct agent *a)
 	snap->agent.config_reload_ok = a->reload_ok;
 	snap->agent.config_reload_time = a->reload_time;
 	snap->agent.start_time = a->start_time;
-	snap->agent.collect_seconds = (double)(now_ms() - start) / 1e3;
+	snap->agent.collect_seconds = (double)(clock__mono_ms() - start) / 1e3;
 	push__stats(a->push, &snap->agent.push);
-	alerts__evaluate(a->alerts, snap, now_ms());
+	alerts__evaluate(a->alerts, snap, clock__mono_ms());
 	buf__init(&b, METRICS_MAX_BYTES);
 	if (exposition__render(snap, &b)) {
 		log_error("rendering metrics: %s", strerror(-b.err));
@@ -236,7 +221,7 @@ static void reload(struct agent *a)
 	config__free(a->cfg);
 	a->cfg = next;
 	a->reload_ok = true;
-	a->reload_time = unix_now();
+	a->reload_time = clock__unix();
 	log_info("configuration reloaded from %s", next->path);
 }
 
@@ -256,7 +241,7 @@ static void print_once(struct snapshot *snap)
 
 int agent__run(struct agent *a)
 {
-	uint64_t next_discover = now_ms(), next_snapshot = next_discover;
+	uint64_t next_discover = clock__mono_ms(), next_snapshot = next_discover;
 	sigset_t set;
 
 	sigemptyset(&set);
@@ -266,7 +251,7 @@ int agent__run(struct agent *a)
 	if (a->once)
 		next_snapshot += a->cfg->memory.monitor_interval_ms;
 	for (;;) {
-		uint64_t now = now_ms(), wake;
+		uint64_t now = clock__mono_ms(), wake;
 		struct timespec timeout;
 		int sig;
 
@@ -285,20 +270,20 @@ int agent__run(struct agent *a)
 				return 0;
 			}
 			if (snap) {
-				policy__evaluate(a->policy, snap, a->trim, now_ms());
+				policy__evaluate(a->policy, snap, a->trim, clock__mono_ms());
 				snapshot__publish(snap);
 			}
 			next_snapshot = now + a->cfg->memory.monitor_interval_ms;
 		}
 		wake = next_discover < next_snapshot ? next_discover : next_snapshot;
-		now = now_ms();
+		now = clock__mono_ms();
 		wake = wake > now ? wake - now : 0;
 		timeout.tv_sec = (time_t)(wake / 1000);
 		timeout.tv_nsec = (long)(wake % 1000) * 1000000;
 		sig = sigtimedwait(&set, NULL, &timeout);
 		if (sig == SIGHUP) {
 			reload(a);
-			next_discover = next_snapshot = now_ms();
+			next_discover = next_snapshot = clock__mono_ms();
 		} else if (sig == SIGINT || sig == SIGTERM) {
 			log_info("%s: shutting down", strsignal(sig));
 			return 0;

@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include "alertmanager.h"
 #include "api.h"
+#include "clock.h"
 #include "log.h"
 
 #define MAX_BATCH 1024
@@ -32,17 +33,6 @@ struct alertmanager {
 	bool stopping;
 	struct alert batch[MAX_BATCH];
 };
-
-static void rfc3339(struct buf *b, double t)
-{
-	char text[32];
-	time_t secs = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json__string(b, text);
-}
 
 int alertmanager__body(const struct alert *al, size_t n, const char *instance, struct buf *out)
 {
@@ -64,10 +54,10 @@ int alertmanager__body(const struct alert *al, size_t n, const char *instance, s
 		buf__adds(out, ",\"description\":");
 		json__string(out, text);
 		buf__adds(out, "},\"startsAt\":");
-		rfc3339(out, al[i].fired_at);
+		json__rfc3339(out, al[i].fired_at);
 		if (al[i].state == ALERT_RESOLVED) {
 			buf__adds(out, ",\"endsAt\":");
-			rfc3339(out, al[i].resolved_at);
+			json__rfc3339(out, al[i].resolved_at);
 		}
 		buf__adds(out, "}");
 	}
@@ -107,14 +97,6 @@ static bool post(struct alertmanager *am, size_t n)
 	return true;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *run(void *arg)
 {
 	struct alertmanager *am = arg;
@@ -124,7 +106,7 @@ static void *run(void *arg)
 	pthread_mutex_lock(&am->lock);
 	while (!am->stopping) {
 		struct timespec until;
-		uint64_t now = now_ms();
+		uint64_t now = clock__mono_ms();
 		bool due = alerts__changed(am->alerts) || failed ||
 			   now - last_sent >= am->cfg.resend_interval_ms;
 
@@ -142,12 +124,7 @@ static void *run(void *arg)
 			backoff = failed ? (backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS)
 					 : 1000;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += TICK_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock__deadline(TICK_MS);
 		pthread_cond_timedwait(&am->wake, &am->lock, &until);
 	}
 	pthread_mutex_unlock(&am->lock);
@@ -158,7 +135,6 @@ int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *al
 			struct alertmanager **out)
 {
 	const char *node = getenv("NODE_NAME");
-	pthread_condattr_t attr;
 	struct alertmanager *am;
 	size_t n;
 	int err = -ENOMEM;
@@ -194,10 +170,7 @@ int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *al
 	curl_easy_setopt(am->curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(am->curl, CURLOPT_USERAGENT, "memtide");
 	pthread_mutex_init(&am->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&am->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	clock__cond_init(&am->wake);
 	err = -pthread_create(&am->thread, NULL, run, am);
 	if (err)
 		goto cleanup_curl;

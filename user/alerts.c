@@ -309,18 +309,8 @@ void alerts__evaluate(struct alerts *a, struct snapshot *snap, uint64_t now_ms)
 
 static void stamp(struct buf *b, const char *name, double t)
 {
-	char text[32];
-	time_t secs = (time_t)t;
-	struct tm tm;
-
 	buf__addf(b, ",\"%s\":", name);
-	if (t <= 0) {
-		buf__adds(b, "null");
-		return;
-	}
-	gmtime_r(&secs, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json__string(b, text);
+	json__rfc3339(b, t);
 }
 
 static void alert_json(struct buf *b, const struct alert *al)

@@ -30,6 +30,21 @@ void json__string(struct buf *b, const char *s)
 	buf__adds(b, "\"");
 }
 
+void json__rfc3339(struct buf *b, double t)
+{
+	time_t secs = (time_t)t;
+	char text[32];
+	struct tm tm;
+
+	if (t <= 0) {
+		buf__adds(b, "null");
+		return;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json__string(b, text);
+}
+
 void json__number(struct buf *b, double v)
 {
 	if (!isfinite(v))
@@ -183,21 +198,16 @@ unsigned int api__health(const struct snapshot *s, double now, struct buf *out)
 	const char *memory = s ? api__memory_state(s) : "unknown";
 	const char *bpf = s && s->agent.bpf_ok ? "ok" : "critical";
 	const char *push = "disabled", *status;
-	time_t secs = (time_t)now;
-	char stamp[32];
-	struct tm tm;
 
 	if (s && s->agent.push.enabled)
 		push = s->agent.push.consecutive_failures ? "warning" : "ok";
 	status = severity(bpf) > severity(memory) ? bpf : memory;
 	if (severity(push) > severity(status))
 		status = push;
-	gmtime_r(&secs, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	buf__addf(out,
-		  "{\"status\":\"%s\",\"time\":\"%s\",\"services\":{\"bpf\":\"%s\","
-		  "\"pushgateway\":\"%s\",\"memory\":\"%s\"}}\n",
-		  status, stamp, bpf, push, memory);
+	buf__addf(out, "{\"status\":\"%s\",\"time\":", status);
+	json__rfc3339(out, now);
+	buf__addf(out, ",\"services\":{\"bpf\":\"%s\",\"pushgateway\":\"%s\",\"memory\":\"%s\"}}\n",
+		  bpf, push, memory);
 	return s && s->agent.bpf_ok ? 200 : 503;
 }
 

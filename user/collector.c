@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "collector.h"
 #include "log.h"
 #include "selector.h"
@@ -46,14 +47,6 @@ struct collector {
 	size_t n_seen;
 	uint64_t mem_total;
 };
-
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
 		   const struct config *cfg, struct collector **out)
@@ -212,14 +205,6 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 	}
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int by_seen_order(const void *a, const void *b)
 {
 	return ((const struct hook_seen *)a)->pid - ((const struct hook_seen *)b)->pid;
@@ -275,7 +260,7 @@ int collector__discover(struct collector *c)
 	uint64_t now;
 
 	n = scan(procs, MAX_SCAN);
-	now = mono_ms();
+	now = clock__mono_ms();
 	recall_hooked(c, procs, n, now);
 	selector__select(c->cfg, procs, n);
 	remember_hooked(c, procs, n, now);
@@ -360,16 +345,16 @@ static uint64_t pages(int64_t n)
 	return n > 0 ? (uint64_t)n * (uint64_t)procfs__page_size() : 0;
 }
 
-static void agent_counters(struct collector *c, struct agent_stats *a, const struct timespec *now)
+static void agent_counters(struct collector *c, struct agent_stats *a, double now)
 {
 	struct loader_counters k;
 
 	loader__counters(c->loader, &k);
 	a->oom_kills_total = k.oom_kills;
 	if (k.oom_victim.time_ns) {
-		double ago = (double)(boottime_ns() - k.oom_victim.time_ns) / 1e9;
+		double ago = (double)(clock__boot_ns() - k.oom_victim.time_ns) / 1e9;
 
-		a->oom_victim_time = (double)now->tv_sec + (double)now->tv_nsec / 1e9 - ago;
+		a->oom_victim_time = now - ago;
 		a->oom_victim_pid = (int)k.oom_victim.tgid;
 		memcpy(a->oom_victim_comm, k.oom_victim.comm, sizeof(k.oom_victim.comm));
 		a->oom_victim_comm[PROC_COMM_LEN] = '\0';
@@ -430,7 +415,6 @@ struct snapshot *collector__snapshot(struct collector *c)
 {
 	struct snapshot *snap = snapshot__new(c->n_tracked);
 	struct loader_process *procs = NULL;
-	struct timespec now;
 	size_t n_procs = 0;
 	int err;
 
@@ -441,8 +425,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		log_warn("reading the kernel tier: %s", strerror(-err));
 	snap->agent.bpf_ok = !err;
 	snap->memory = c->cfg->memory;
-	clock_gettime(CLOCK_REALTIME, &now);
-	snap->time = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	snap->time = clock__unix();
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		const struct tracked *t = &c->tracked[i];
 		struct sample *s = &snap->samples[snap->n];
@@ -467,6 +450,6 @@ struct snapshot *collector__snapshot(struct collector *c)
 	}
 	free(procs);
 	snap->agent.targets_dropped = c->dropped_last;
-	agent_counters(c, &snap->agent, &now);
+	agent_counters(c, &snap->agent, snap->time);
 	return snap;
 }

@@ -4,20 +4,13 @@
 #include <string.h>
 #include <time.h>
 #include "api.h"
+#include "clock.h"
 #include "gc.h"
 #include "log.h"
 #include "snapshot.h"
 
 #define WAIT_MS 10000 /* a trim of a 300 MB heap takes ~80 ms here */
 #define POLL_MS 20
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static bool candidate(const struct snapshot *s, const struct sample *smp, int pid)
 {
@@ -70,8 +63,8 @@ unsigned int gc__handle(void *ctx, int pid, struct buf *out)
 		goto out;
 	}
 	/* The hooks answer through their report function; wait for each. */
-	deadline = now_ms() + WAIT_MS;
-	while (waiting && now_ms() < deadline) {
+	deadline = clock__mono_ms() + WAIT_MS;
+	while (waiting && clock__mono_ms() < deadline) {
 		struct timespec pause = { 0, POLL_MS * 1000000L };
 
 		nanosleep(&pause, NULL);

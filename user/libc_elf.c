@@ -4,9 +4,11 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "libc_elf.h"
+#include "procfs.h"
 
 static const char *basename_of(const char *path)
 {
@@ -72,6 +74,28 @@ int libc__find_library(const char *maps, const char *name, char *range, size_t r
 		line = end ? end + 1 : NULL;
 	}
 	return -ENOENT;
+}
+
+/* Maps of processes with many mappings (a JVM, a browser) run to megabytes. */
+#define MAPS_MAX (4 << 20)
+
+char *libc__pid_maps(int pid)
+{
+	char *maps = malloc(MAPS_MAX);
+
+	if (maps && procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0)
+		return maps;
+	free(maps);
+	return NULL;
+}
+
+int libc__pid_library(int pid, const char *name, char *range, size_t range_len)
+{
+	char *maps = libc__pid_maps(pid);
+	int err = maps ? libc__find_library(maps, name, range, range_len) : -ENOENT;
+
+	free(maps);
+	return err;
 }
 
 /* A symbol's address in memory to its offset in the file, through the

@@ -16,6 +16,11 @@ enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char 
 /* From /proc/PID/maps text: the "start-end" range of the first mapping of a
  * file named @name (its last path component). 0 or -ENOENT. Pure. */
 int libc__find_library(const char *maps, const char *name, char *range, size_t range_len);
+/* /proc/PID/maps, malloc'ed (the caller frees it); NULL when unreadable. */
+char *libc__pid_maps(int pid);
+/* 0 when @pid maps a file named @name, its first range in @range; -ENOENT
+ * when it does not (or is gone). */
+int libc__pid_library(int pid, const char *name, char *range, size_t range_len);
 /* File offsets of the dynamic symbols @names in the ELF file at @path (0 where
  * absent): what uprobes attach to. */
 int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include "clock.h"
 #include "exposition.h"
 #include "log.h"
 #include "push.h"
@@ -145,23 +146,12 @@ static bool push_snapshot(struct push *p)
 	return ok;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void record(struct push *p, bool ok)
 {
-	struct timespec ts;
-
 	pthread_mutex_lock(&p->lock);
 	if (ok) {
-		clock_gettime(CLOCK_REALTIME, &ts);
 		p->stats.successes++;
-		p->stats.last_success_time = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+		p->stats.last_success_time = clock__unix();
 		if (p->stats.consecutive_failures)
 			log_info("pushgateway %s: pushing again", p->url);
 		p->stats.consecutive_failures = 0;
@@ -190,31 +180,23 @@ static uint64_t next_delay(struct push *p)
 static void *run(void *arg)
 {
 	struct push *p = arg;
-	uint64_t next = now_ms();
+	uint64_t next = clock__mono_ms();
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		if (now_ms() >= next) {
+		if (clock__mono_ms() >= next) {
 			bool ok;
 
 			pthread_mutex_unlock(&p->lock);
 			ok = push_snapshot(p);
 			record(p, ok);
 			pthread_mutex_lock(&p->lock);
-			next = now_ms() + next_delay(p);
+			next = clock__mono_ms() + next_delay(p);
 			continue;
 		}
 		{
-			struct timespec until;
-			uint64_t wait = next - now_ms();
+			struct timespec until = clock__deadline(next - clock__mono_ms());
 
-			clock_gettime(CLOCK_MONOTONIC, &until);
-			until.tv_sec += (time_t)(wait / 1000);
-			until.tv_nsec += (long)(wait % 1000) * 1000000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
 			pthread_cond_timedwait(&p->wake, &p->lock, &until);
 		}
 	}
@@ -285,7 +267,6 @@ static void curl_init(void)
 int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, struct push **out)
 {
 	static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-	pthread_condattr_t attr;
 	struct push *p;
 	int err;
 
@@ -297,17 +278,14 @@ int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, str
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->wake, &attr);
-	pthread_condattr_destroy(&attr);
+	clock__cond_init(&p->wake);
 	p->cfg = *cfg;
 	p->cfg.url = strdup(cfg->url);
 	p->cfg.job = strdup(cfg->job);
 	p->cfg.instance = cfg->instance ? strdup(cfg->instance) : NULL;
 	p->interval_ms = cfg->interval_ms ? cfg->interval_ms : monitor_interval_ms;
 	p->stats.enabled = true;
-	p->seed = (unsigned int)getpid() ^ (unsigned int)now_ms();
+	p->seed = (unsigned int)getpid() ^ (unsigned int)clock__mono_ms();
 	err = -ENOMEM;
 	if (!p->cfg.url || !p->cfg.job || (cfg->instance && !p->cfg.instance) || build_url(p))
 		goto free_push;

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include <string.h>
+#include <linux/types.h>
+#include "hook.h"
+#include "libc_elf.h"
 #include "selector.h"
 
 #define CMDLINE_MAX 4096
 #define CGROUP_MAX 4096
-#define MAPS_MAX (4 << 20)
 
 static const char *cmdline(struct proc_entry *e)
 {
@@ -34,14 +36,10 @@ static const char *cgroup(struct proc_entry *e)
 /* The hook is loaded when its library is mapped (LD_PRELOAD or linked). */
 static bool hooked(struct proc_entry *e)
 {
-	char *maps;
+	char range[64];
 
-	if (e->hooked >= 0)
-		return e->hooked;
-	maps = malloc(MAPS_MAX);
-	e->hooked = maps && procfs__read_pid(e->pid, "maps", maps, MAPS_MAX) > 0 &&
-		    strstr(maps, "/" HOOK_LIBRARY_NAME);
-	free(maps);
+	if (e->hooked < 0)
+		e->hooked = !libc__pid_library(e->pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
 	return e->hooked;
 }
 

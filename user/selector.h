@@ -9,8 +9,6 @@
 #include "config.h"
 #include "procfs.h"
 
-#define HOOK_LIBRARY_NAME "libmemtide_hook.so"
-
 /* A process seen in one /proc scan; the optional parts are read on demand. */
 struct proc_entry {
 	int pid;

@@ -20,7 +20,6 @@
 #include "trim.h"
 
 #define MAX_WATCHED 4096
-#define MAPS_MAX (4 << 20)
 #define ENVIRON_MAX (256 * 1024)
 
 struct watched {
@@ -134,15 +133,9 @@ static int hook_signal(int pid)
 
 static bool hook_loaded(int pid)
 {
-	char *maps = malloc(MAPS_MAX), range[64];
-	bool loaded;
+	char range[64];
 
-	if (!maps)
-		return false;
-	loaded = procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0 &&
-		 !libc__find_library(maps, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
-	free(maps);
-	return loaded;
+	return !libc__pid_library(pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
 }
 
 /* SigCgt in /proc/PID/status: the signals the process has handlers for. */

@@ -21,7 +21,6 @@
 
 #define MAX_PROCESSES 1024
 #define BLOCKS_PER_PROCESS (1 << 20)
-#define MAPS_MAX (4 << 20)
 
 enum { ENTRY_ONLY, WITH_RETURN };
 
@@ -156,12 +155,10 @@ static int create_maps(struct uprobe *u, int pid)
 
 static int find_libc(int pid, char *path, size_t path_len)
 {
-	char *maps = malloc(MAPS_MAX), range[64], file[4096];
+	char *maps = libc__pid_maps(pid), range[64], file[4096];
 	enum libc_kind kind = LIBC_NONE;
 
-	if (!maps)
-		return -ENOMEM;
-	if (procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0)
+	if (maps)
 		kind = libc__find(maps, range, sizeof(range), file, sizeof(file));
 	free(maps);
 	if (kind != LIBC_GLIBC)
@@ -312,7 +309,7 @@ int uprobe__attach_hook(struct uprobe *u, int pid)
 	static const char *const names[] = { MEMTIDE_HOOK_REPORT_SYMBOL };
 	struct process *p = find(u, pid);
 	struct hook_state zero = { 0 };
-	char *maps, range[64], path[128];
+	char range[64], path[128];
 	__u32 key = (__u32)pid;
 	uint64_t offset;
 	int err;
@@ -321,13 +318,7 @@ int uprobe__attach_hook(struct uprobe *u, int pid)
 		return -EINVAL;
 	if (p && p->hook)
 		return 0;
-	maps = malloc(MAPS_MAX);
-	if (!maps)
-		return -ENOMEM;
-	err = procfs__read_pid(pid, "maps", maps, MAPS_MAX) > 0
-		      ? libc__find_library(maps, MEMTIDE_HOOK_LIBRARY, range, sizeof(range))
-		      : -ENOENT;
-	free(maps);
+	err = libc__pid_library(pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%s", pid, range);

@@ -311,7 +311,21 @@ int collector__discover(struct collector *c)
 	return 0;
 }
 
-static void fill_limit(struct collector *c, struct sample *s)
+/* The process's cgroup paths (v2, v1 memory), read once for limit and container. */
+struct cgroup_paths {
+	char v2[1024], v1[1024];
+};
+
+static void read_cgroup(int pid, struct cgroup_paths *cg)
+{
+	char text[4096];
+
+	cg->v2[0] = cg->v1[0] = '\0';
+	if (procfs__read_pid(pid, "cgroup", text, sizeof(text)) > 0)
+		procfs__parse_cgroup(text, cg->v2, sizeof(cg->v2), cg->v1, sizeof(cg->v1));
+}
+
+static void fill_limit(struct collector *c, struct sample *s, const struct cgroup_paths *cg)
 {
 	const struct memory_config *m = &c->cfg->memory;
 	uint64_t limit;
@@ -319,7 +333,7 @@ static void fill_limit(struct collector *c, struct sample *s)
 	s->heap_limit_bytes = m->max_heap_mb * 1024 * 1024;
 	if (m->max_memory_mb) {
 		s->limit_bytes = m->max_memory_mb * 1024 * 1024;
-	} else if (procfs__cgroup_limit(s->pid, &limit) == 0) {
+	} else if (procfs__cgroup_limit(cg->v2, cg->v1, &limit) == 0) {
 		s->limit_bytes = limit < c->mem_total || !c->mem_total ? limit : c->mem_total;
 		s->limit_from_cgroup = true;
 	} else {
@@ -329,15 +343,10 @@ static void fill_limit(struct collector *c, struct sample *s)
 					  : 0;
 }
 
-static void fill_container(struct sample *s)
+static void fill_container(struct sample *s, const struct cgroup_paths *cg)
 {
-	char text[4096], v2[1024], v1[1024];
-
-	if (procfs__read_pid(s->pid, "cgroup", text, sizeof(text)) <= 0)
-		return;
-	procfs__parse_cgroup(text, v2, sizeof(v2), v1, sizeof(v1));
-	if (procfs__container_id(v2, s->container, sizeof(s->container)))
-		procfs__container_id(v1, s->container, sizeof(s->container));
+	if (procfs__container_id(cg->v2, s->container, sizeof(s->container)))
+		procfs__container_id(cg->v1, s->container, sizeof(s->container));
 }
 
 static uint64_t pages(int64_t n)
@@ -430,6 +439,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		const struct tracked *t = &c->tracked[i];
 		struct sample *s = &snap->samples[snap->n];
 		const struct loader_process *p;
+		struct cgroup_paths cg;
 		struct proc_stat st;
 
 		p = bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid);
@@ -440,8 +450,9 @@ struct snapshot *collector__snapshot(struct collector *c)
 		*s = (struct sample){ .pid = t->pid, .start_ticks = t->start_ticks, .tier = t->tier };
 		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
 		fill_sample(s, p);
-		fill_limit(c, s);
-		fill_container(s);
+		read_cgroup(t->pid, &cg);
+		fill_limit(c, s, &cg);
+		fill_container(s, &cg);
 		fill_heap(c, t, &st, s);
 		snap->agent.targets_by_tier[t->tier]++;
 		if (t->tier != HEAP_NONE)

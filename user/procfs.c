@@ -272,14 +272,10 @@ static uint64_t lowest_limit(const char *root, const char *path, const char *fil
 	return best;
 }
 
-int procfs__cgroup_limit(int pid, uint64_t *bytes)
+int procfs__cgroup_limit(const char *v2, const char *v1, uint64_t *bytes)
 {
-	char buf[4096], v2[1024], v1[1024];
 	uint64_t limit = UINT64_MAX;
 
-	if (procfs__read_pid(pid, "cgroup", buf, sizeof(buf)) < 0)
-		return -ENOENT;
-	procfs__parse_cgroup(buf, v2, sizeof(v2), v1, sizeof(v1));
 	if (v1[0] && access(CGROUP_ROOT "/memory", F_OK) == 0)
 		limit = lowest_limit(CGROUP_ROOT "/memory", v1, "memory.limit_in_bytes");
 	else if (v2[0])

@@ -43,9 +43,9 @@ ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size);
 /* Command line with NULs turned into spaces. */
 ssize_t procfs__cmdline(int pid, char *buf, size_t size);
 uint64_t procfs__mem_total(void);
-/* The effective (lowest on the path to the root) cgroup memory limit of
- * @pid, or -ENOENT when unlimited or unknown. */
-int procfs__cgroup_limit(int pid, uint64_t *bytes);
+/* The effective (lowest on the path to the root) memory limit of the cgroup
+ * paths procfs__parse_cgroup() found, or -ENOENT when unlimited or unknown. */
+int procfs__cgroup_limit(const char *v2, const char *v1_memory, uint64_t *bytes);
 long procfs__page_size(void);
 long procfs__clock_ticks(void);
 

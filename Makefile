@@ -2,7 +2,15 @@
 # `make run` and `make test` install what they miss (see `deps`), so a fresh
 # Debian 12 machine needs nothing done by hand.
 
+# make SANITIZE=1 ...: the same build with ASan and UBSan, in its own directory.
+SANITIZE  ?=
+ifeq ($(SANITIZE),1)
+OUTPUT    := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
 OUTPUT    := build
+SAN_FLAGS :=
+endif
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 CC        ?= cc
@@ -11,7 +19,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CONFIG    ?= config/memtide.yaml
 
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
 LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -lpthread -lm
@@ -29,14 +37,28 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
+# libFuzzer harnesses (tests/fuzz/), built with clang into their own directory.
+# The agent's modules go into an archive, so each harness links only those it
+# calls into; the skeleton headers are the normal build's.
+FUZZ_OUT  := build-fuzz
+FUZZ_CC   ?= clang-14
+FUZZ_SECONDS ?= 300
+FUZZ_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	       -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+	       -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(LIB_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
+
 # Debian packages the build, the tests and the benchmarks need.
 DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux procps python3
+             libc-devtools util-linux procps python3 libclang-rt-14-dev
 
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps run test unit integration bench vmlinux clean format
+.PHONY: all deps run test unit integration bench vmlinux clean format sanitized targets \
+	fuzz fuzz-build soak
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
@@ -80,12 +102,44 @@ $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
 
+targets: $(TARGET_BINS)
+
+$(FUZZ_OUT)/user:
+	mkdir -p $@
+
+$(FUZZ_OUT)/user/%.o: user/%.c $(SKELS) | $(FUZZ_OUT)/user
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/libmemtide.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libmemtide.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(FUZZ_OUT)/libmemtide.a \
+		$(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+# Every harness for FUZZ_SECONDS (make test runs them briefly, see tests/run.sh).
+fuzz: deps fuzz-build
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 run: deps $(OUTPUT)/memtide
 	$(OUTPUT)/memtide --config $(CONFIG)
 
 unit: $(UNIT_BINS)
-test: deps all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS)
-	tests/run.sh
+# Every test twice: on the normal build, then on the sanitizer build of the
+# agent and the unit tests (targets and the hook stay unsanitized: they stand
+# for other people's programs).
+test: deps all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
+	$(MAKE) --no-print-directory SANITIZE=1 sanitized
+	tests/run.sh build build-san
+
+sanitized: $(OUTPUT)/memtide $(UNIT_BINS)
+
+# The churn soak at length (make test runs 20 s of it).
+SOAK_SECONDS ?= 600
+soak: deps all $(TARGET_BINS)
+	SOAK_SECONDS=$(SOAK_SECONDS) bash tests/integration/test_churn.sh
 
 bench: deps all $(BENCH_BINS)
 	tests/bench/run.sh
@@ -94,9 +148,10 @@ vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
 format:
-	clang-format -i user/*.[ch] bpf/*.[ch] tests/unit/*.c tests/targets/*.c
+	clang-format -i user/*.[ch] bpf/*.[ch] tests/unit/*.c tests/targets/*.c tests/fuzz/*.[ch]
 
 clean:
-	rm -rf $(OUTPUT)
+	rm -rf build build-san $(FUZZ_OUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d $(OUTPUT)/bench/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d $(OUTPUT)/bench/*.d \
+		     $(FUZZ_OUT)/*.d $(FUZZ_OUT)/user/*.d)

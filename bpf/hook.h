@@ -11,6 +11,23 @@
 #define MEMTIDE_HOOK_REPORT_SYMBOL "memtide_hook_report"
 #define MEMTIDE_HOOK_LIBRARY "libmemtide_hook.so"
 
+/*
+ * What the hook says of itself, an exported object the agent reads from the
+ * process's memory: it tells the real hook from any file that merely has its
+ * name, and gives the signal the hook really listens on (the hook parses its
+ * environment once; the agent never re-derives it).
+ */
+#define MEMTIDE_HOOK_INFO_SYMBOL "memtide_hook_info"
+#define MEMTIDE_HOOK_MAGIC 0x6b6f6f6865646974ULL /* "tidehook" */
+
+struct memtide_hook_info {
+	__u64 magic;
+	__u32 version; /* MEMTIDE_HOOK_VERSION */
+	__s32 signo; /* the signal its handler is on; 0: passive (the program has its own) */
+	__u32 interval_ms; /* periodic reports; 0: only after trims */
+	__u32 pad;
+};
+
 enum memtide_hook_kind { MEMTIDE_HOOK_INFO = 1, MEMTIDE_HOOK_TRIM = 2 };
 
 /* mallinfo2() fields the agent uses. */

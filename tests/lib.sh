@@ -3,7 +3,9 @@
 
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-MEMTIDE="$ROOT/build/memtide"
+# MEMTIDE_BUILD=build-san: the sanitizer build of the agent (targets and hook stay in build/).
+MEMTIDE="$ROOT/${MEMTIDE_BUILD:-build}/memtide"
+SANITIZED=$([ "${MEMTIDE_BUILD:-build}" = build ] && echo 0 || echo 1)
 TARGETS="$ROOT/build/targets"
 WORK=$(mktemp -d /tmp/memtide-test.XXXXXX)
 FAILED=0
@@ -24,7 +26,22 @@ check() {
 	local name=$1; shift
 	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
 }
-finish() { exit $FAILED; }
+# stop_memtide: SIGTERM, and the agent must be gone within 5 s; in the
+# sanitizer build, its log must hold no sanitizer report (leaks are reported at exit).
+stop_memtide() {
+	[ -n "${MT_PID:-}" ] && kill -0 "$MT_PID" 2>/dev/null || return 0
+	kill -TERM "$MT_PID"
+	if ! wait_until 5 sh -c "! kill -0 $MT_PID 2>/dev/null"; then
+		not_ok "memtide exits within 5 s of SIGTERM" "still running"
+		kill -KILL "$MT_PID"
+	fi
+	wait "$MT_PID" 2>/dev/null
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$MT_LOG" 2>/dev/null; then
+		not_ok "no sanitizer report" "$(grep -m3 -E 'Sanitizer|runtime error' "$MT_LOG" | tr '\n' '|')"
+	fi
+	MT_PID=""
+}
+finish() { stop_memtide; exit $FAILED; }
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: cmocka unit tests, then the privileged integration tests.
+# Runs every test: cmocka unit tests, then the privileged integration tests,
+# for each build directory given; then the fuzz harnesses for a short while.
 # Ends with one line "N passed, N failed"; exits non-zero when anything failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -12,7 +13,13 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-for t in build/tests/test_*; do
+# Arguments: the build directories to test (default build); tests/lib.sh
+# takes the agent from $MEMTIDE_BUILD.
+[ $# -gt 0 ] || set -- build
+for BUILD in "$@"; do
+export MEMTIDE_BUILD=$BUILD
+echo "# === $BUILD ==="
+for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] || continue
 	out=$("$t" 2>&1)
 	echo "$out"
@@ -41,9 +48,28 @@ for t in tests/integration/test_*.sh; do
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
-	[ "$f" != 0 ] && failed_names+=("$t")
+	[ "$f" != 0 ] && failed_names+=("$BUILD: $t")
 	echo "# $t: $((SECONDS - start)) s"
 done
+done
+
+# The fuzz harnesses once (not per build: they have their own), each for a
+# bounded time; `make fuzz` runs them longer.
+echo "# tests/fuzz/run.sh"
+start=$SECONDS
+out=$(tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1)
+rc=$?
+echo "$out"
+p=$(grep -c '^ok - ' <<<"$out")
+f=$(grep -c '^not ok - ' <<<"$out")
+if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+	f=1
+	echo "not ok - tests/fuzz/run.sh exited $rc"
+fi
+passed=$((passed + p))
+failed=$((failed + f))
+[ "$f" != 0 ] && failed_names+=("tests/fuzz/run.sh")
+echo "# tests/fuzz/run.sh: $((SECONDS - start)) s"
 
 for n in "${failed_names[@]}"; do echo "FAILED: $n"; done
 echo "$passed passed, $failed failed"

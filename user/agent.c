@@ -103,7 +103,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 		if (err)
 			goto stop_http;
 		a->gc = (struct gc_deps){ .trim = a->trim, .uprobe = a->uprobe };
-		http__set_gc(a->http, gc__handle, &a->gc);
+		http__set_gc(a->http, &a->gc);
 		http__set_alerts(a->http, a->alerts);
 		err = alertmanager__start(&cfg->alertmanager, a->alerts, &a->alertmanager);
 		if (err)
@@ -134,19 +134,28 @@ free_agent:
 	return err;
 }
 
+/*
+ * A stop is bounded (SIGTERM to exit within a few seconds, whatever the
+ * backends do) and leaves nothing in the targets: the last push and the
+ * Alertmanager client wind down on their own threads (each bounded) while
+ * the HTTP server stops and every probe comes off; only then is anything
+ * joined or freed.
+ */
 void agent__free(struct agent *a)
 {
 	if (!a)
 		return;
-	/* The last push and the group's deletion first, while the snapshot is there. */
+	push__shutdown(a->push, true);
+	alertmanager__shutdown(a->alertmanager);
+	/* Nothing may ask for a trim or read a probe's map once they go. */
+	http__stop(a->http);
+	uprobe__destroy(a->uprobe);
 	push__stop(a->push, true);
 	alertmanager__stop(a->alertmanager);
-	http__stop(a->http);
 	collector__free(a->collector);
 	alerts__free(a->alerts);
 	policy__free(a->policy);
 	trim__free(a->trim);
-	uprobe__destroy(a->uprobe);
 	loader__destroy(a->loader);
 	config__free(a->cfg);
 	free(a);
@@ -155,7 +164,7 @@ void agent__free(struct agent *a)
 /* One snapshot, rendered once, handed to every output. */
 static struct snapshot *take_snapshot(struct agent *a)
 {
-	uint64_t start = clock__mono_ms();
+	uint64_t start = clock__boot_ns(); /* ns: a collection takes well under a millisecond */
 	struct snapshot *snap = collector__snapshot(a->collector);
 	struct buf b;
 
@@ -166,7 +175,7 @@ static struct snapshot *take_snapshot(struct agent *a)
 	snap->agent.config_reload_ok = a->reload_ok;
 	snap->agent.config_reload_time = a->reload_time;
 	snap->agent.start_time = a->start_time;
-	snap->agent.collect_seconds = (double)(clock__mono_ms() - start) / 1e3;
+	snap->agent.collect_seconds = (double)(clock__boot_ns() - start) / 1e9;
 	push__stats(a->push, &snap->agent.push);
 	alerts__evaluate(a->alerts, snap, clock__mono_ms());
 	buf__init(&b, METRICS_MAX_BYTES);
@@ -286,6 +295,9 @@ int agent__run(struct agent *a)
 			next_discover = next_snapshot = clock__mono_ms();
 		} else if (sig == SIGINT || sig == SIGTERM) {
 			log_info("%s: shutting down", strsignal(sig));
+			/* node_exporter would serve the last figures for ever. */
+			if (a->cfg->exporter.textfile_dir)
+				textfile__remove(a->cfg->exporter.textfile_dir);
 			return 0;
 		}
 	}

@@ -65,6 +65,16 @@ int alertmanager__body(const struct alert *al, size_t n, const char *instance, s
 	return out->err;
 }
 
+/* libcurl asks this at least once a second: a stop abandons the request. */
+static int progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		    curl_off_t ulnow)
+{
+	struct alertmanager *am = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return __atomic_load_n(&am->stopping, __ATOMIC_RELAXED);
+}
+
 static size_t discard(char *data, size_t size, size_t n, void *arg)
 {
 	(void)data;
@@ -168,6 +178,9 @@ int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *al
 	curl_easy_setopt(am->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
 	curl_easy_setopt(am->curl, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
 	curl_easy_setopt(am->curl, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(am->curl, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(am->curl, CURLOPT_XFERINFODATA, am);
+	curl_easy_setopt(am->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(am->curl, CURLOPT_USERAGENT, "memtide");
 	pthread_mutex_init(&am->lock, NULL);
 	clock__cond_init(&am->wake);
@@ -189,14 +202,21 @@ free_am:
 	return err;
 }
 
-void alertmanager__stop(struct alertmanager *am)
+void alertmanager__shutdown(struct alertmanager *am)
 {
 	if (!am)
 		return;
 	pthread_mutex_lock(&am->lock);
-	am->stopping = true;
+	__atomic_store_n(&am->stopping, true, __ATOMIC_RELAXED);
 	pthread_cond_signal(&am->wake);
 	pthread_mutex_unlock(&am->lock);
+}
+
+void alertmanager__stop(struct alertmanager *am)
+{
+	if (!am)
+		return;
+	alertmanager__shutdown(am);
 	pthread_join(am->thread, NULL);
 	pthread_cond_destroy(&am->wake);
 	pthread_mutex_destroy(&am->lock);

@@ -12,6 +12,8 @@
 #include <time.h>
 #include "api.h"
 
+#define RFC3339_END 253402300800.0 /* 10000-01-01T00:00:00Z */
+
 void json__string(struct buf *b, const char *s)
 {
 	buf__adds(b, "\"");
@@ -32,14 +34,17 @@ void json__string(struct buf *b, const char *s)
 
 void json__rfc3339(struct buf *b, double t)
 {
-	time_t secs = (time_t)t;
 	char text[32];
+	time_t secs;
 	struct tm tm;
 
-	if (t <= 0) {
+	/* RFC 3339 ends with year 9999; NaN and infinities are no time at all
+	 * (and casting them to time_t is undefined). */
+	if (!(t > 0 && t < RFC3339_END)) {
 		buf__adds(b, "null");
 		return;
 	}
+	secs = (time_t)t;
 	gmtime_r(&secs, &tm);
 	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json__string(b, text);
@@ -198,17 +203,23 @@ unsigned int api__health(const struct snapshot *s, double now, struct buf *out)
 	const char *memory = s ? api__memory_state(s) : "unknown";
 	const char *bpf = s && s->agent.bpf_ok ? "ok" : "critical";
 	const char *push = "disabled", *status;
+	/* A collection loop that stopped (stuck, or starved) must not look healthy. */
+	bool fresh = s && now - s->time <= 2 * (double)s->memory.monitor_interval_ms / 1e3;
+	const char *collector = fresh ? "ok" : "critical";
 
 	if (s && s->agent.push.enabled)
 		push = s->agent.push.consecutive_failures ? "warning" : "ok";
 	status = severity(bpf) > severity(memory) ? bpf : memory;
 	if (severity(push) > severity(status))
 		status = push;
+	if (severity(collector) > severity(status))
+		status = collector;
 	buf__addf(out, "{\"status\":\"%s\",\"time\":", status);
 	json__rfc3339(out, now);
-	buf__addf(out, ",\"services\":{\"bpf\":\"%s\",\"pushgateway\":\"%s\",\"memory\":\"%s\"}}\n",
-		  bpf, push, memory);
-	return s && s->agent.bpf_ok ? 200 : 503;
+	buf__addf(out,
+		  ",\"services\":{\"bpf\":\"%s\",\"collector\":\"%s\",\"pushgateway\":\"%s\",\"memory\":\"%s\"}}\n",
+		  bpf, collector, push, memory);
+	return s && s->agent.bpf_ok && fresh ? 200 : 503;
 }
 
 static void figures(struct buf *out, const char *name, __u64 rss,

@@ -7,7 +7,8 @@
 #include "snapshot.h"
 
 void json__string(struct buf *b, const char *s);
-/* Unix seconds as a quoted RFC 3339 UTC time; 0 or less as null. */
+/* Unix seconds as a quoted RFC 3339 UTC time; 0 or less, NaN and times
+ * past year 9999 as null. */
 void json__rfc3339(struct buf *b, double t);
 /* Finite numbers as themselves; NaN and infinities as null. */
 void json__number(struct buf *b, double v);

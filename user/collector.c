@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "collector.h"
 #include "log.h"
+#include "quota.h"
 #include "selector.h"
 
 #define MAX_SCAN 65536
@@ -18,10 +19,13 @@
 
 struct tracked {
 	int pid;
+	uid_t uid; /* the owner of /proc/PID: whose heap-tier quota it uses */
 	uint64_t start_ticks;
 	enum heap_tier tier;
 	char comm[PROC_COMM_LEN + 1];
 	bool kept; /* scratch for collector__discover() */
+	bool attaching; /* probes asked for, not attached yet */
+	bool over_quota; /* logged: its user has no heap-tier slot left */
 	enum heap_state heap;
 	enum heap_tier heap_tier; /* the tier @heap is about */
 	uint64_t cpu_ticks_at_attach; /* gc_cpu_fraction counts CPU time from here */
@@ -46,6 +50,7 @@ struct collector {
 	} *seen; /* sorted by pid */
 	size_t n_seen;
 	uint64_t mem_total;
+	struct quota quota; /* heap-tier slots per user, counted anew each discovery */
 };
 
 int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
@@ -146,7 +151,8 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 		return -ESRCH;
 	}
 	*t = (struct tracked){ .pid = e->pid, .start_ticks = e->stat.starttime,
-			       .tier = c->cfg->targets[e->selected_rule].heap };
+			       .tier = c->cfg->targets[e->selected_rule].heap,
+			       .uid = procfs__pid_owner(e->pid) };
 	memcpy(t->comm, e->stat.comm, sizeof(t->comm));
 	log_info("tracking pid %d (%s), heap tier %s", t->pid, t->comm, heap_tier__name(t->tier));
 	return 0;
@@ -154,12 +160,12 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 
 static void heap_off(struct collector *c, struct tracked *t)
 {
-	if (t->heap == HEAP_STATE_ATTACHED) {
-		uprobe__detach(c->uprobe, t->pid);
-		uprobe__detach_hook(c->uprobe, t->pid);
+	if (t->heap == HEAP_STATE_ATTACHED || t->attaching) {
+		uprobe__drop(c->uprobe, t->pid);
 		trim__forget(c->trim, t->pid);
 	}
 	t->heap = HEAP_STATE_OFF;
+	t->attaching = false;
 }
 
 /* Probes go on a process only when its rule asks for the uprobe tier. */
@@ -171,16 +177,29 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 		heap_off(c, t);
 		t->heap_tier = t->tier;
 	}
-	if (t->tier == HEAP_NONE || t->heap != HEAP_STATE_OFF)
+	if (t->tier == HEAP_NONE || (t->heap != HEAP_STATE_OFF && t->heap != HEAP_STATE_LIMITED))
 		return;
+	/* Those attaching already hold their slot (counted before the scan). */
+	if (!t->attaching && !quota__take(&c->quota, t->uid)) {
+		if (!t->over_quota)
+			log_warn("pid %d (%s): uid %u already has %d heap-tier processes (the per-user limit): kernel tier only",
+				 t->pid, t->comm, (unsigned int)t->uid, QUOTA_PER_USER);
+		t->over_quota = true;
+		t->heap = HEAP_STATE_LIMITED;
+		return;
+	}
+	t->heap = HEAP_STATE_OFF;
 	if (!c->uprobe) {
 		t->heap = HEAP_STATE_FAILED;
 		log_warn("pid %d (%s): the uprobe tier did not load; kernel tier only", t->pid,
 			 t->comm);
 		return;
 	}
-	err = t->tier == HEAP_HOOK ? uprobe__attach_hook(c->uprobe, t->pid)
-				   : uprobe__attach(c->uprobe, t->pid);
+	/* Attaching happens off this loop: ask, and look again next time. */
+	err = uprobe__want(c->uprobe, t->pid, t->tier == HEAP_HOOK ? UPROBE_HOOK : UPROBE_MALLOC);
+	t->attaching = err == -EINPROGRESS;
+	if (t->attaching)
+		return;
 	if (err == -ENOENT && t->tier == HEAP_HOOK) {
 		t->heap = HEAP_STATE_UNSUPPORTED;
 		log_warn("pid %d (%s): the control hook is not loaded; kernel tier only", t->pid,
@@ -218,7 +237,8 @@ static int by_seen_pid(const void *key, const void *elem)
 /* What the last scans learned about the hook, where still good. */
 static void recall_hooked(struct collector *c, struct proc_entry *procs, size_t n, uint64_t now)
 {
-	for (size_t i = 0; i < n; i++) {
+	/* bsearch() wants an array, even an empty one: none before the first scan. */
+	for (size_t i = 0; i < n && c->seen; i++) {
 		const struct hook_seen *h = bsearch(&procs[i].pid, c->seen, c->n_seen,
 						    sizeof(*h), by_seen_pid);
 
@@ -261,6 +281,11 @@ int collector__discover(struct collector *c)
 
 	n = scan(procs, MAX_SCAN);
 	now = clock__mono_ms();
+	/* Slots held go to their holders first; new ones from what is left. */
+	quota__reset(&c->quota);
+	for (size_t i = 0; i < c->n_tracked; i++)
+		if (c->tracked[i].heap == HEAP_STATE_ATTACHED || c->tracked[i].attaching)
+			quota__take(&c->quota, c->tracked[i].uid);
 	recall_hooked(c, procs, n, now);
 	selector__select(c->cfg, procs, n);
 	remember_hooked(c, procs, n, now);
@@ -442,7 +467,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		struct cgroup_paths cg;
 		struct proc_stat st;
 
-		p = bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid);
+		p = procs ? bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid) : NULL;
 		/* Gone, or the number now belongs to another process. */
 		if (!p || !same_process(p, t) || !alive_stat(t->pid, &st) ||
 		    st.starttime != t->start_ticks)

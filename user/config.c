@@ -13,6 +13,7 @@
 #include "config.h"
 #include "config_yaml.h"
 #include "procfs.h"
+#include "textfile.h"
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define DEFAULT_TOP_RSS 10
@@ -143,8 +144,10 @@ static const struct key_spec alertmanager_keys[] = {
 };
 #undef AM
 
+/* Offsets into struct config: gc_min_interval is stored with the memory settings. */
 static const struct key_spec api_keys[] = {
-	{ "token_file", K_ABSPATH, offsetof(struct api_config, token_file) },
+	{ "token_file", K_ABSPATH, offsetof(struct config, api.token_file) },
+	{ "gc_min_interval", K_DURATION, offsetof(struct config, memory.api_gc_min_interval_ms) },
 };
 
 #define TABLE(name, keys, base) { name, keys, sizeof(keys) / sizeof(keys[0]), base, { 0 } }
@@ -286,9 +289,10 @@ static int load_memory(struct ctx *c, yaml_node_t *map, struct memory_config *m)
 }
 
 /* The token is read at load time, so a missing or empty file is a config error. */
-static int load_api(struct ctx *c, yaml_node_t *map, struct api_config *api)
+static int load_api(struct ctx *c, yaml_node_t *map, struct config *cfg)
 {
-	struct table_walk w = TABLE("api", api_keys, api);
+	struct api_config *api = &cfg->api;
+	struct table_walk w = TABLE("api", api_keys, cfg);
 	char buf[1024];
 	yaml_node_t *v;
 	ssize_t n;
@@ -309,6 +313,26 @@ static int load_api(struct ctx *c, yaml_node_t *map, struct api_config *api)
 	return api->token ? 0 : -ENOMEM;
 }
 
+/*
+ * The textfile directory must exist (node_exporter reads it, it does not make
+ * it) and pass the same permission check as every write.
+ */
+static int load_exporter(struct ctx *c, yaml_node_t *map, struct exporter_config *e)
+{
+	struct table_walk w = TABLE("exporter", exporter_keys, e);
+	char why[TEXTFILE_WHY_LEN];
+	yaml_node_t *v;
+	int err = load_table(c, map, &w);
+
+	if (err || !e->textfile_dir)
+		return err;
+	if (textfile__check_dir(e->textfile_dir, why, sizeof(why))) {
+		v = value_node(&w, "textfile_dir");
+		return config_fail(c, v ? v : map, "%s", why);
+	}
+	return 0;
+}
+
 static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
 	struct config *cfg = arg;
@@ -317,18 +341,15 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		return load_memory(c, v, &cfg->memory);
 	if (strcmp(key, "targets") == 0)
 		return config_load_targets(c, v, cfg);
-	if (strcmp(key, "exporter") == 0) {
-		struct table_walk w = TABLE("exporter", exporter_keys, &cfg->exporter);
-
-		return load_table(c, v, &w);
-	}
+	if (strcmp(key, "exporter") == 0)
+		return load_exporter(c, v, &cfg->exporter);
 	if (strcmp(key, "pushgateway") == 0) {
 		struct table_walk w = TABLE("pushgateway", push_keys, &cfg->push);
 
 		return load_table(c, v, &w);
 	}
 	if (strcmp(key, "api") == 0)
-		return load_api(c, v, &cfg->api);
+		return load_api(c, v, cfg);
 	if (strcmp(key, "alerts") == 0) {
 		struct table_walk w = TABLE("alerts", alerts_keys, &cfg->alerts);
 
@@ -356,6 +377,7 @@ static int set_defaults(struct config *cfg)
 		.force_gc_threshold = 95.0,
 		.max_memory_mb = 1024,
 		.max_heap_mb = 512,
+		.api_gc_min_interval_ms = 10000,
 	};
 	cfg->exporter.listen.port = 9464;
 	cfg->exporter.listen.host = strdup("127.0.0.1");

@@ -22,6 +22,9 @@ struct memory_config {
 	double force_gc_threshold;
 	uint64_t max_memory_mb; /* 0: the process's cgroup limit, else total RAM */
 	uint64_t max_heap_mb;
+	/* api.gc_min_interval: kept here because every snapshot carries these
+	 * settings to the HTTP threads, so a reload reaches them without locks. */
+	uint64_t api_gc_min_interval_ms;
 };
 
 /* One `targets:` entry; every key present must match (logical AND). */

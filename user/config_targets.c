@@ -1,15 +1,139 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The targets section: which processes are tracked, and with which tier. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config_yaml.h"
 
+/*
+ * glibc's regcomp() copies a repeated subexpression once per count it may
+ * match ("x{2,5}" five times, "x+" twice), so stacked or nested repetitions
+ * grow exponentially: "a+++++++++++++++++++++++++++++++" takes gigabytes; and
+ * its epsilon closures grow with the square of the copies of what can match
+ * empty: "(){1,100}{1,100}" takes 3.5 GB. It also recurses once per group:
+ * "((((...", some thousands deep, overflows the stack. So patterns are weighed
+ * before they are compiled: each atom and group times the counts of the
+ * repetitions around it. A weight of 1000 costs regcomp() up to about 40 MB
+ * and 40 ms; the squares of the weights have a budget for the whole file.
+ */
+#define REGEX_MAX_WEIGHT 1000
+#define REGEX_BUDGET (REGEX_MAX_WEIGHT * REGEX_MAX_WEIGHT)
+#define REGEX_MAX_DEPTH 64
+#define REGEX_MAX_COUNT (REGEX_MAX_WEIGHT + 1)
+
+/* The last character of the bracket expression that starts at @p. */
+static const char *bracket_end(const char *p)
+{
+	const char *q = p + 1;
+
+	if (*q == '^')
+		q++;
+	if (*q == ']') /* a leading ']' is a member */
+		q++;
+	while (*q && *q != ']') {
+		/* [:class:], [.coll.] and [=equiv=] may hold a ']' */
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			const char *end = q + 2;
+
+			while (*end && !(end[0] == q[1] && end[1] == ']'))
+				end++;
+			q = *end ? end + 2 : end;
+			continue;
+		}
+		q++;
+	}
+	return *q ? q : q - 1;
+}
+
+static uint64_t parse_count(const char **p)
+{
+	uint64_t n = 0;
+
+	for (; isdigit((unsigned char)**p); (*p)++)
+		if (n < REGEX_MAX_COUNT)
+			n = n * 10 + (uint64_t)(**p - '0');
+	return n;
+}
+
+/* How many copies of its operand the repetition at @p makes (0: @p is none),
+ * and its length. */
+static uint64_t repeat_count(const char *p, size_t *len)
+{
+	const char *q = p + 1;
+	uint64_t min, max;
+
+	*len = 1;
+	if (*p == '*' || *p == '?')
+		return 1;
+	if (*p == '+')
+		return 2;
+	if (*p != '{')
+		return 0;
+	min = max = parse_count(&q);
+	if (*q == ',') {
+		q++;
+		/* "{m,}" is m copies and a starred one */
+		max = isdigit((unsigned char)*q) ? parse_count(&q) : min + 1;
+	}
+	if (*q != '}')
+		return 0; /* not an interval: regcomp() decides */
+	*len = (size_t)(q + 1 - p);
+	return max > min ? (max ? max : 1) : (min ? min : 1);
+}
+
+/* The pattern's weight, or more than @budget once it exceeds it. */
+static uint64_t regex_weight(const char *s, uint64_t budget)
+{
+	uint64_t total[REGEX_MAX_DEPTH + 1] = { 0 }, last[REGEX_MAX_DEPTH + 1] = { 0 }, count;
+	size_t depth = 0, len;
+
+	for (const char *p = s; *p; p++) {
+		count = repeat_count(p, &len);
+		if (count) {
+			total[depth] += last[depth] * (count - 1);
+			last[depth] *= count;
+			p += len - 1;
+		} else if (*p == '(') {
+			if (++depth > REGEX_MAX_DEPTH)
+				return budget + 1;
+			total[depth] = last[depth] = 0;
+		} else if (*p == ')' && depth) {
+			last[depth - 1] = total[depth] + 1;
+			total[depth - 1] += last[depth - 1];
+			depth--;
+		} else if (*p == '|') {
+			last[depth] = 0;
+		} else {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '[')
+				p = bracket_end(p);
+			total[depth]++;
+			last[depth] = 1;
+		}
+		/* Each stays within @budget times REGEX_MAX_COUNT: no overflow. */
+		if (total[depth] > budget)
+			return budget + 1;
+	}
+	while (depth--)
+		total[depth] += total[depth + 1];
+	return total[0];
+}
+
 static int compile_regex(struct ctx *c, yaml_node_t *v, const char *key, const char *s, regex_t *re)
 {
-	int rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
+	uint64_t weight = regex_weight(s, REGEX_MAX_WEIGHT);
 	char why[128];
+	int rc;
 
+	if (weight > REGEX_MAX_WEIGHT || weight * weight > REGEX_BUDGET - c->regex_cost)
+		return config_fail(c, v,
+			    "%s: regular expression too complex for regcomp() (groups nested over %d deep, or repetitions that expand it past %d elements, or with the file's other patterns past their budget): \"%s\"",
+			    key, REGEX_MAX_DEPTH, REGEX_MAX_WEIGHT, s);
+	c->regex_cost += weight * weight;
+	rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
 	if (rc == 0)
 		return 0;
 	regerror(rc, re, why, sizeof(why));

@@ -10,6 +10,7 @@ struct ctx {
 	const char *name;
 	yaml_document_t *doc;
 	char *err;
+	uint64_t regex_cost; /* the squared weights of the patterns so far (config_targets.c) */
 };
 
 /* Writes "file:line:column: sentence" for node @n; returns -EINVAL. */

@@ -274,10 +274,11 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	expo__sample_u64(b, "memtide_targets_dropped", NULL, 0, a->targets_dropped);
 
 	expo__family(b, "memtide_uprobe_targets", "gauge",
-		     "Processes selected for the uprobe tier, by state (unsupported: no glibc mapped).");
+		     "Processes selected for a heap tier, by state (unsupported: no glibc or no real hook; user_limit: over the per-user limit).");
 	{
-		static const char *const states[HEAP_STATES] = { "pending", "attached",
-								  "unsupported", "failed" };
+		static const char *const states[HEAP_STATES] = {
+			"pending", "attached", "unsupported", "failed", "user_limit"
+		};
 
 		for (int st = HEAP_STATE_ATTACHED; st < HEAP_STATES; st++) {
 			l[0] = (struct label){ "state", states[st] };

@@ -1,16 +1,66 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * An HTTP thread only takes a request's place in the queue (or refuses it:
+ * 503) and hands it over. One thread of this module's own does the rest for
+ * every request: chooses the targets from the current snapshot, applies the
+ * rate limit, signals them, polls the hooks' reports for all requests in
+ * flight at once, and answers each when all its targets have answered or its
+ * deadline has passed, through the request's done callback. Slow /proc reads
+ * and waits happen here, never in a thread that serves scrapes.
+ */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "api.h"
 #include "clock.h"
 #include "gc.h"
+#include "gc_limit.h"
 #include "log.h"
 #include "snapshot.h"
 
 #define WAIT_MS 10000 /* a trim of a 300 MB heap takes ~80 ms here */
 #define POLL_MS 20
+#define GC_IN_FLIGHT 16
+#define JSON_MAX (16u << 20)
+#define PEER_LEN 64
+
+struct gc_target {
+	struct gc_result r;
+	uint64_t want; /* the hook's trim count that answers us; 0: not signalled */
+	char why[128]; /* a reason written for this target */
+};
+
+struct gc_request {
+	struct gc_request *next; /* in the waiting queue */
+	char peer[PEER_LEN];
+	int pid;
+	uint64_t deadline_ms;
+	size_t n, waiting, limited;
+	uint64_t min_interval_ms, retry_ms; /* the shortest wait of a rate-limited target */
+	struct gc_target *t;
+	bool pending;
+	unsigned int status, retry_after;
+	struct buf body;
+	void (*done)(void *arg);
+	void *arg;
+};
+
+struct gc {
+	struct gc_deps deps;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct gc_request *incoming; /* handed over, not yet looked at by the thread */
+	unsigned int in_flight; /* requests handed over and not yet answered */
+	uint64_t place_free_ms; /* when the oldest request in flight is sure to be answered */
+	bool stopping;
+	pthread_t thread;
+	/* The thread's own: */
+	struct gc_request *active; /* signalled, waiting for the hooks */
+	struct gc_rate rate;
+	struct gc_log log; /* locks itself: HTTP threads log refusals too */
+};
 
 static bool candidate(const struct snapshot *s, const struct sample *smp, int pid)
 {
@@ -18,74 +68,456 @@ static bool candidate(const struct snapshot *s, const struct sample *smp, int pi
 		   : smp->has_hook && smp->usage_percent >= s->memory.high_water_mark_percent;
 }
 
-unsigned int gc__handle(void *ctx, int pid, struct buf *out)
+static unsigned int seconds_up(uint64_t ms)
 {
-	struct gc_deps *d = ctx;
+	return ms ? (unsigned int)((ms + 999) / 1000) : 0;
+}
+
+/* An answer with no targets: {"error": ..., "retry_after_seconds": N}. */
+static void refuse(struct gc_request *r, unsigned int status, unsigned int retry_after,
+		   const char *msg)
+{
+	r->status = status;
+	r->retry_after = retry_after;
+	buf__reset(&r->body);
+	buf__adds(&r->body, "{\"error\":");
+	json__string(&r->body, msg);
+	if (retry_after)
+		buf__addf(&r->body, ",\"retry_after_seconds\":%u", retry_after);
+	buf__adds(&r->body, "}\n");
+}
+
+/* The answer once nothing is left to wait for: 200 with every target, or 429
+ * when each was refused by the rate limit (the same document, plus why). */
+static void finish(struct gc_request *r)
+{
+	struct gc_result *results = NULL;
+	char msg[160];
+	struct buf doc;
+
+	r->pending = false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].want && !r->t[i].r.trimmed)
+			r->t[i].r.reason = "signalled, but the hook did not answer in time";
+	if (r->n) {
+		results = malloc(r->n * sizeof(*results));
+		if (!results) {
+			refuse(r, 500, 0, "out of memory");
+			return;
+		}
+		for (size_t i = 0; i < r->n; i++)
+			results[i] = r->t[i].r;
+	}
+	buf__reset(&r->body);
+	r->status = 200;
+	if (!r->n || r->limited < r->n) {
+		api__gc(results, r->n, &r->body);
+		free(results);
+		return;
+	}
+	buf__init(&doc, JSON_MAX);
+	api__gc(results, r->n, &doc);
+	free(results);
+	if (r->pid)
+		snprintf(msg, sizeof(msg),
+			 "pid %d was asked to trim through the API less than %u s ago", r->pid,
+			 seconds_up(r->min_interval_ms));
+	else
+		snprintf(msg, sizeof(msg),
+			 "every target was asked to trim through the API less than %u s ago",
+			 seconds_up(r->min_interval_ms));
+	r->status = 429;
+	r->retry_after = seconds_up(r->retry_ms);
+	buf__adds(&r->body, "{\"error\":");
+	json__string(&r->body, msg);
+	buf__addf(&r->body, ",\"retry_after_seconds\":%u,", r->retry_after);
+	/* api__gc's document, its opening brace left out */
+	if (!doc.err && doc.len)
+		buf__add(&r->body, doc.data + 1, doc.len - 1);
+	else
+		r->body.err = doc.err ? doc.err : -EINVAL;
+	buf__free(&doc);
+}
+
+/* Signals one target unless the rate limit or the safety checks say no. */
+static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const struct sample *smp,
+		uint64_t now_ms)
+{
+	struct hook_state h;
+	uint64_t wait = 0;
+
+	if (!smp->has_hook || !g->deps.uprobe || uprobe__read_hook(g->deps.uprobe, smp->pid, &h)) {
+		t->r.reason = "no control hook loaded: never signalled";
+		goto refused;
+	}
+	wait = gc_rate__wait(&g->rate, smp->pid, smp->start_ticks, now_ms, r->min_interval_ms);
+	if (wait) {
+		snprintf(t->why, sizeof(t->why),
+			 "rate-limited: asked to trim through the API less than %u s ago; allowed "
+			 "again in %u s",
+			 seconds_up(r->min_interval_ms), seconds_up(wait));
+		t->r.reason = t->why;
+	} else if (gc_rate__reserve(&g->rate, now_ms, r->min_interval_ms)) {
+		t->r.reason = "out of memory";
+	} else if (!trim__request(g->deps.trim, smp->pid, &t->r.reason)) {
+		gc_rate__record(&g->rate, smp->pid, smp->start_ticks, now_ms);
+		t->want = h.trims + 1; /* the count its answer will bring */
+	}
+	if (t->want) {
+		r->waiting++;
+		log_info("gc request from %s: asked pid %d (%s) to trim", r->peer, smp->pid,
+			 smp->comm);
+		return;
+	}
+	if (wait) {
+		r->limited++;
+		if (!r->retry_ms || wait < r->retry_ms)
+			r->retry_ms = wait;
+	}
+refused:
+	gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s", r->peer,
+			smp->pid, smp->comm, t->r.reason);
+}
+
+static void select_and_signal(struct gc *g, struct gc_request *r)
+{
 	struct snapshot *s = snapshot__current();
-	struct gc_result *r = NULL;
-	uint64_t *seen = NULL, deadline;
-	size_t n = 0, waiting = 0;
-	unsigned int status = 200;
+	uint64_t now_ms = clock__mono_ms();
+	size_t n = 0;
 
 	if (!s) {
-		buf__adds(out, "{\"error\":\"no snapshot yet\"}\n");
-		return 503;
+		refuse(r, 503, 0, "no snapshot yet");
+		return;
 	}
-	r = calloc(s->n ? s->n : 1, sizeof(*r));
-	seen = calloc(s->n ? s->n : 1, sizeof(*seen));
-	if (!r || !seen) {
-		status = 500;
-		buf__adds(out, "{\"error\":\"out of memory\"}\n");
-		goto out;
+	r->min_interval_ms = s->memory.api_gc_min_interval_ms;
+	for (size_t i = 0; i < s->n; i++)
+		n += candidate(s, &s->samples[i], r->pid);
+	r->t = calloc(n ? n : 1, sizeof(*r->t));
+	if (!r->t) {
+		refuse(r, 500, 0, "out of memory");
+		goto put;
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sample *smp = &s->samples[i];
+		struct gc_target *t = &r->t[r->n];
+
+		if (!candidate(s, smp, r->pid))
+			continue;
+		r->n++;
+		t->r.pid = smp->pid;
+		memcpy(t->r.comm, smp->comm, sizeof(t->r.comm));
+		ask(g, r, t, smp, now_ms);
+	}
+	if (r->pid && !r->n) {
+		gc_log__refusal(&g->log, "gc request from %s: pid %d is not tracked (404)", r->peer,
+				r->pid);
+		refuse(r, 404, 0, "no tracked process has that pid");
+	} else if (r->waiting) {
+		r->deadline_ms = now_ms + WAIT_MS;
+	} else {
+		finish(r);
+	}
+put:
+	snapshot__put(s);
+}
+
+int gc__begin(struct gc *g, int pid, const char *peer, struct gc_request **out)
+{
+	struct gc_request *r = calloc(1, sizeof(*r));
+	unsigned int in_flight = 0, retry = 1;
+	uint64_t now = clock__mono_ms();
+	bool stopping;
+
+	if (!r)
+		return -ENOMEM;
+	r->pid = pid;
+	snprintf(r->peer, sizeof(r->peer), "%s", peer);
+	buf__init(&r->body, JSON_MAX);
+	*out = r;
+	pthread_mutex_lock(&g->lock);
+	stopping = g->stopping;
+	if (!stopping && g->in_flight >= GC_IN_FLIGHT) {
+		in_flight = g->in_flight;
+		if (g->place_free_ms > now)
+			retry = seconds_up(g->place_free_ms - now);
+	} else if (!stopping) {
+		g->in_flight++;
+		r->pending = true;
+	}
+	pthread_mutex_unlock(&g->lock);
+	if (stopping) {
+		refuse(r, 503, 1, "memtide is shutting down");
+	} else if (in_flight) {
+		gc_log__refusal(&g->log, "gc request from %s: refused (503): %u requests in flight",
+				r->peer, in_flight);
+		refuse(r, 503, retry, "too many trim requests in flight: retry later");
+	}
+	return 0;
+}
+
+bool gc_request__pending(const struct gc_request *r)
+{
+	return r->pending;
+}
+
+void gc__wait(struct gc *g, struct gc_request *r, void (*done)(void *arg), void *arg)
+{
+	r->done = done;
+	r->arg = arg;
+	pthread_mutex_lock(&g->lock);
+	if (g->stopping) {
+		pthread_mutex_unlock(&g->lock);
+		r->pending = false;
+		refuse(r, 503, 1, "memtide is shutting down");
+		done(arg);
+		return;
+	}
+	/* Taken newest first; the thread turns the list around. */
+	r->next = g->incoming;
+	g->incoming = r;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->lock);
+}
+
+unsigned int gc_request__answer(struct gc_request *r, unsigned int *retry_after, char **body,
+				size_t *len)
+{
+	*retry_after = r->retry_after;
+	*body = r->body.err ? NULL : buf__steal(&r->body, len);
+	return r->status ? r->status : 500;
+}
+
+void gc_request__free(struct gc_request *r)
+{
+	if (!r)
+		return;
+	buf__free(&r->body);
+	free(r->t);
+	free(r);
+}
+
+void gc__log_refusal(struct gc *g, const char *peer, const char *why)
+{
+	gc_log__refusal(&g->log, "gc request from %s: refused: %s", peer, why);
+}
+
+/* Reads the hooks' reports; true when @r is answered. */
+static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
+{
+	for (size_t i = 0; i < r->n && r->waiting; i++) {
+		struct gc_target *t = &r->t[i];
+		const struct memtide_hook_report *rep = &t->r.report;
 		struct hook_state h;
 
-		if (!candidate(s, smp, pid))
+		if (!t->want || t->r.trimmed || uprobe__read_hook(g->deps.uprobe, t->r.pid, &h) ||
+		    h.trims < t->want)
 			continue;
-		r[n].pid = smp->pid;
-		memcpy(r[n].comm, smp->comm, sizeof(r[n].comm));
-		if (!smp->has_hook || !d->uprobe || uprobe__read_hook(d->uprobe, smp->pid, &h)) {
-			r[n].reason = "no control hook loaded: never signalled";
-		} else if (!trim__request(d->trim, smp->pid, &r[n].reason)) {
-			seen[n] = h.trims + 1; /* the count its answer will bring */
-			waiting++;
-		}
-		if (!seen[n])
-			log_info("gc request: pid %d (%s) not trimmed: %s", smp->pid, smp->comm,
-				 r[n].reason);
-		n++;
+		t->r.trimmed = true;
+		t->r.report = h.last_trim;
+		r->waiting--;
+		log_info("gc request from %s: pid %d (%s) trimmed: %llu bytes back in %.1f ms",
+			 r->peer, t->r.pid, t->r.comm,
+			 (unsigned long long)(rep->rss_before > rep->rss_after
+						  ? rep->rss_before - rep->rss_after
+						  : 0),
+			 (double)rep->trim_ns / 1e6);
 	}
-	if (pid && !n) {
-		status = 404;
-		buf__adds(out, "{\"error\":\"no tracked process has that pid\"}\n");
-		goto out;
-	}
-	/* The hooks answer through their report function; wait for each. */
-	deadline = clock__mono_ms() + WAIT_MS;
-	while (waiting && clock__mono_ms() < deadline) {
-		struct timespec pause = { 0, POLL_MS * 1000000L };
+	if (r->waiting && now_ms < r->deadline_ms)
+		return false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].want && !r->t[i].r.trimmed)
+			log_warn("gc request from %s: pid %d (%s) did not answer within %d s",
+				 r->peer, r->t[i].r.pid, r->t[i].r.comm, WAIT_MS / 1000);
+	finish(r);
+	return true;
+}
 
-		nanosleep(&pause, NULL);
-		for (size_t i = 0; i < n; i++) {
-			struct hook_state h;
+/* Calls each answered request's callback; the request is not touched after. */
+static void complete(struct gc_request *done)
+{
+	while (done) {
+		struct gc_request *next = done->next;
 
-			if (!seen[i] || r[i].trimmed || uprobe__read_hook(d->uprobe, r[i].pid, &h) ||
-			    h.trims < seen[i])
-				continue;
-			r[i].trimmed = true;
-			r[i].report = h.last_trim;
-			waiting--;
+		done->done(done->arg);
+		done = next;
+	}
+}
+
+static bool stopping(struct gc *g)
+{
+	bool stop;
+
+	pthread_mutex_lock(&g->lock);
+	stop = g->stopping;
+	pthread_mutex_unlock(&g->lock);
+	return stop;
+}
+
+/* Takes the requests handed over since the last round, oldest first, and
+ * signals their targets; those with nothing to wait for go on @done. */
+static void take_incoming(struct gc *g, struct gc_request **done)
+{
+	struct gc_request *fresh, *r, *prev = NULL;
+
+	pthread_mutex_lock(&g->lock);
+	fresh = g->incoming;
+	g->incoming = NULL;
+	pthread_mutex_unlock(&g->lock);
+	while (fresh) { /* newest first: reverse */
+		r = fresh;
+		fresh = r->next;
+		r->next = prev;
+		prev = r;
+	}
+	while (prev) {
+		r = prev;
+		prev = r->next;
+		if (stopping(g))
+			refuse(r, 503, 1, "memtide is shutting down");
+		else
+			select_and_signal(g, r);
+		if (r->waiting) {
+			r->next = g->active;
+			g->active = r;
+		} else {
+			r->next = *done;
+			*done = r;
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		if (seen[i] && !r[i].trimmed)
-			r[i].reason = "signalled, but the hook did not answer in time";
-	api__gc(r, n, out);
-out:
-	free(r);
-	free(seen);
-	snapshot__put(s);
-	return status;
+}
+
+/* One round: new requests, then every active one polled. Returns how many
+ * were answered, put on @done. */
+static unsigned int round_once(struct gc *g, struct gc_request **done, uint64_t *place_free_ms)
+{
+	struct gc_request **p = &g->active;
+	unsigned int answered = 0;
+	uint64_t now_ms;
+
+	take_incoming(g, done);
+	now_ms = clock__mono_ms();
+	*place_free_ms = UINT64_MAX;
+	while (*p) {
+		struct gc_request *r = *p;
+
+		if (!poll_request(g, r, now_ms)) {
+			if (r->deadline_ms < *place_free_ms)
+				*place_free_ms = r->deadline_ms;
+			p = &r->next;
+			continue;
+		}
+		*p = r->next;
+		r->next = *done;
+		*done = r;
+	}
+	for (struct gc_request *r = *done; r; r = r->next)
+		answered++;
+	return answered;
+}
+
+static void *worker(void *arg)
+{
+	struct gc *g = arg;
+
+	for (;;) {
+		struct gc_request *done = NULL;
+		uint64_t place_free_ms, flush;
+		unsigned int answered = round_once(g, &done, &place_free_ms);
+		struct timespec until;
+
+		pthread_mutex_lock(&g->lock);
+		g->in_flight -= answered;
+		g->place_free_ms = place_free_ms;
+		pthread_mutex_unlock(&g->lock);
+		complete(done);
+		flush = gc_log__flush(&g->log, clock__mono_ms());
+		until = clock__deadline(g->active || flush == UINT64_MAX ? POLL_MS : flush);
+		pthread_mutex_lock(&g->lock);
+		if (!g->stopping && !g->incoming) {
+			if (g->active || flush != UINT64_MAX)
+				pthread_cond_timedwait(&g->wake, &g->lock, &until);
+			else /* nothing to do until a request comes */
+				pthread_cond_wait(&g->wake, &g->lock);
+		}
+		if (g->stopping) {
+			pthread_mutex_unlock(&g->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+int gc__start(const struct gc_deps *deps, struct gc **out)
+{
+	struct gc *g = calloc(1, sizeof(*g));
+	int err;
+
+	if (!g)
+		return -ENOMEM;
+	g->deps = *deps;
+	err = clock__cond_init(&g->wake);
+	if (err)
+		goto free_gc;
+	pthread_mutex_init(&g->lock, NULL);
+	gc_log__init(&g->log);
+	err = -pthread_create(&g->thread, NULL, worker, g);
+	if (err)
+		goto destroy;
+	*out = g;
+	return 0;
+
+destroy:
+	gc_log__destroy(&g->log);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->wake);
+free_gc:
+	free(g);
+	return err;
+}
+
+/* Answers 503 to every request of @list and hands each back. */
+static void refuse_all(struct gc_request *list)
+{
+	for (struct gc_request *r = list; r; r = r->next) {
+		r->pending = false;
+		refuse(r, 503, 1, "memtide is shutting down");
+	}
+	complete(list);
+}
+
+void gc__stop(struct gc *g)
+{
+	struct gc_request *incoming;
+
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (g->stopping) {
+		pthread_mutex_unlock(&g->lock);
+		return;
+	}
+	g->stopping = true;
+	pthread_cond_signal(&g->wake);
+	pthread_mutex_unlock(&g->lock);
+	/* At most one request's signals (a few /proc reads per target) away. */
+	pthread_join(g->thread, NULL);
+	pthread_mutex_lock(&g->lock);
+	incoming = g->incoming;
+	g->incoming = NULL;
+	pthread_mutex_unlock(&g->lock);
+	refuse_all(incoming);
+	refuse_all(g->active);
+	g->active = NULL;
+}
+
+void gc__free(struct gc *g)
+{
+	if (!g)
+		return;
+	gc__stop(g);
+	gc_rate__free(&g->rate);
+	gc_log__destroy(&g->log);
+	pthread_mutex_destroy(&g->lock);
+	pthread_cond_destroy(&g->wake);
+	free(g);
 }

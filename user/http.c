@@ -3,7 +3,9 @@
  * Every answer is built from one snapshot reference, so /metrics and the JSON
  * documents agree. Limits keep a flood of clients from costing the agent more
  * than a bounded amount of memory: connections (in total and per address),
- * an idle timeout, memory per connection, and a small cap on request bodies.
+ * an idle timeout, memory per connection, and a small cap on request bodies;
+ * http_guard.c keeps slow clients from holding connections. No handler ever
+ * waits: http_gc.c suspends a POST gc until the gc module has its answer.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -16,35 +18,23 @@
 #include <microhttpd.h>
 #include "alerts.h"
 #include "api.h"
+#include "clock.h"
 #include "config.h"
 #include "exposition.h"
 #include "http.h"
+#include "http_guard.h"
+#include "http_int.h"
 #include "log.h"
 #include "snapshot.h"
 
 #define CONNECTION_LIMIT 512
-#define PER_IP_LIMIT 128
+/* A handful of addresses at this cap still leave room: 5 x 64 = 320 of 512. */
+#define PER_IP_LIMIT 64
 #define CONNECTION_TIMEOUT_S 10
 #define MEMORY_LIMIT (64 * 1024)
 #define BODY_MAX 4096
 #define HTTP_THREADS 4
 #define JSON_MAX (16u << 20)
-#define JSON_TYPE "application/json"
-
-struct http {
-	struct MHD_Daemon *daemon;
-	pthread_mutex_t lock;
-	char *token;
-	http_gc_fn gc;
-	void *gc_ctx;
-	struct alerts *alerts;
-};
-
-/* Per request, freed when it completes. */
-struct request {
-	size_t body_len;
-	bool too_big;
-};
 
 static const char index_page[] =
 	"<html><head><title>memtide</title></head><body><h1>memtide</h1><ul>"
@@ -73,8 +63,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 	return ret;
 }
 
-static enum MHD_Result error(struct MHD_Connection *conn, unsigned int status, const char *msg,
-			     const char *allow)
+enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, const char *msg,
+			   const char *allow)
 {
 	char body[256];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
@@ -92,7 +82,7 @@ static enum MHD_Result reply_buf(struct MHD_Connection *conn, unsigned int statu
 
 	if (b->err) {
 		buf__free(b);
-		return error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "response too large", NULL);
+		return http_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "response too large", NULL);
 	}
 	text = buf__steal(b, &len);
 	r = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
@@ -107,7 +97,7 @@ static enum MHD_Result reply_buf(struct MHD_Connection *conn, unsigned int statu
 }
 
 /* ?pid=N: 0 when absent, -1 when malformed. */
-static int pid_argument(struct MHD_Connection *conn)
+int http_pid_argument(struct MHD_Connection *conn)
 {
 	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "pid");
 	uint64_t pid;
@@ -118,21 +108,23 @@ static int pid_argument(struct MHD_Connection *conn)
 }
 
 static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn,
-				     struct snapshot *s)
+				     struct snapshot *s, struct request *req)
 {
 	(void)h;
+	(void)req;
 	if (!s || !s->metrics)
-		return error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
+		return http_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
 	return reply(conn, MHD_HTTP_OK, EXPOSITION_CONTENT_TYPE, s->metrics, s->metrics_len,
 		     MHD_RESPMEM_MUST_COPY, NULL);
 }
 
-static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn,
-				    struct snapshot *s)
+static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
+				    struct request *req)
 {
 	struct buf b;
 
 	(void)h;
+	(void)req;
 	buf__init(&b, JSON_MAX);
 	return reply_buf(conn, api__health(s, (double)time(NULL), &b), &b);
 }
@@ -142,92 +134,56 @@ typedef int (*document_fn)(const struct snapshot *s, int pid, struct buf *out);
 static enum MHD_Result serve_document(struct MHD_Connection *conn, struct snapshot *s,
 				      document_fn fn)
 {
-	int pid = pid_argument(conn);
+	int pid = http_pid_argument(conn);
 	struct buf b;
 
 	if (pid < 0)
-		return error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a process id", NULL);
+		return http_error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a process id", NULL);
 	if (!s)
-		return error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
+		return http_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
 	buf__init(&b, JSON_MAX);
 	if (fn(s, pid, &b) == -ENOENT) {
 		buf__free(&b);
-		return error(conn, MHD_HTTP_NOT_FOUND, "no tracked process has that pid", NULL);
+		return http_error(conn, MHD_HTTP_NOT_FOUND, "no tracked process has that pid",
+				  NULL);
 	}
 	return reply_buf(conn, MHD_HTTP_OK, &b);
 }
 
-static enum MHD_Result serve_stats(struct http *h, struct MHD_Connection *conn,
-				   struct snapshot *s)
+static enum MHD_Result serve_stats(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
+				   struct request *req)
 {
 	(void)h;
+	(void)req;
 	return serve_document(conn, s, api__stats);
 }
 
-/* Compares every byte whatever the input, so timing tells nothing of the token. */
-static bool token_matches(const char *given, const char *token)
-{
-	size_t n = strlen(token), m = strlen(given);
-	unsigned char diff = n != m;
-
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)token[i] ^ (unsigned char)(i < m ? given[i] : 0);
-	return diff == 0;
-}
-
-static bool authorized(struct http *h, struct MHD_Connection *conn)
-{
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_AUTHORIZATION);
-	bool ok;
-
-	pthread_mutex_lock(&h->lock);
-	ok = !h->token ||
-	     (auth && strncmp(auth, "Bearer ", 7) == 0 && token_matches(auth + 7, h->token));
-	pthread_mutex_unlock(&h->lock);
-	return ok;
-}
-
-static enum MHD_Result serve_gc(struct http *h, struct MHD_Connection *conn, struct snapshot *s)
-{
-	int pid = pid_argument(conn);
-	struct buf b;
-
-	(void)s;
-	if (!authorized(h, conn))
-		return error(conn, MHD_HTTP_UNAUTHORIZED, "a bearer token is required", NULL);
-	if (pid < 0)
-		return error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a process id", NULL);
-	if (!h->gc)
-		return error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "trimming is not available", NULL);
-	buf__init(&b, JSON_MAX);
-	return reply_buf(conn, h->gc(h->gc_ctx, pid, &b), &b);
-}
-
-static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *conn,
-				    struct snapshot *s)
+static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
+				    struct request *req)
 {
 	struct buf b;
 
 	(void)s;
+	(void)req;
 	if (!h->alerts)
-		return error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
+		return http_error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
 	buf__init(&b, JSON_MAX);
 	alerts__json(h->alerts, &b);
 	return reply_buf(conn, MHD_HTTP_OK, &b);
 }
 
-static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn,
-				   struct snapshot *s)
+static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
+				   struct request *req)
 {
 	(void)h;
 	(void)s;
+	(void)req;
 	return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", index_page,
 		     sizeof(index_page) - 1, MHD_RESPMEM_PERSISTENT, NULL);
 }
 
-typedef enum MHD_Result (*route_fn)(struct http *h, struct MHD_Connection *conn,
-				    struct snapshot *s);
+typedef enum MHD_Result (*route_fn)(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
+				    struct request *req);
 
 static const struct route {
 	const char *path;
@@ -237,7 +193,7 @@ static const struct route {
 	{ "/metrics", "GET, HEAD", serve_metrics },
 	{ "/health", "GET, HEAD", serve_health },
 	{ "/api/v1/memory/stats", "GET, HEAD", serve_stats },
-	{ "/api/v1/memory/gc", "POST", serve_gc },
+	{ "/api/v1/memory/gc", "POST", http_serve_gc },
 	{ "/api/v1/alerts", "GET, HEAD", serve_alerts },
 	{ "/", "GET, HEAD", serve_index },
 };
@@ -278,9 +234,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 			return MHD_NO;
 		*con_cls = req;
 		/* Refuse a declared oversized body before reading any of it. */
-		if (length && (parse_uint(length, UINT64_MAX, &n) || n > BODY_MAX))
-			return error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large",
-				     NULL);
+		if (length && (parse_uint(length, UINT64_MAX, &n) || n > BODY_MAX)) {
+			http_guard__active(h->guard, conn);
+			return http_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
+					  "request body too large", NULL);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -289,17 +247,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The whole request is in: the connection no longer waits on its client. */
+	http_guard__active(h->guard, conn);
+	if (req->gc) /* resumed: the gc thread has the answer */
+		return http_reply_gc(conn, req->gc);
 	if (req->too_big)
-		return error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
+		return http_error(conn, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large", NULL);
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !route; i++)
 		if (strcmp(url, routes[i].path) == 0)
 			route = &routes[i];
 	if (!route)
-		return error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
+		return http_error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
 	if (!method_allowed(method, route->allow))
-		return error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed", route->allow);
+		return http_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
+				  route->allow);
 	s = snapshot__current();
-	ret = route->fn(h, conn, s);
+	ret = route->fn(h, conn, s, req);
 	snapshot__put(s);
 	return ret;
 }
@@ -307,11 +270,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		      enum MHD_RequestTerminationCode code)
 {
-	(void)cls;
-	(void)conn;
-	(void)code;
-	free(*con_cls);
+	struct http *h = cls;
+	struct request *req = *con_cls;
+
+	if (req)
+		http_gc_done(h, req);
+	free(req);
 	*con_cls = NULL;
+	/* Kept alive: from now on it waits for the client's next request. */
+	if (code == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		http_guard__idle(h->guard, conn);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -334,9 +302,9 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	struct addrinfo *ai = NULL;
 	struct http *h;
 	char service[8];
+	/* A POST gc waiting for trims is suspended: it holds none of the threads. */
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			     MHD_USE_EPOLL;
-	/* A few threads: a POST that waits for trims never holds up a scrape. */
+			     MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
 	int err;
 
 	snprintf(service, sizeof(service), "%u", port);
@@ -347,9 +315,15 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		freeaddrinfo(ai);
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto free_ai;
 	}
+	err = http_guard__new(&h->guard);
+	if (err)
+		goto free_http;
+	err = clock__cond_init(&h->drained);
+	if (err)
+		goto free_guard;
 	pthread_mutex_init(&h->lock, NULL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -360,18 +334,29 @@ int http__start(const char *host, unsigned int port, struct http **out)
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
 				     MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				     MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+				     MHD_OPTION_NOTIFY_CONNECTION, http_guard__notify, h->guard,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
-	freeaddrinfo(ai);
 	if (!h->daemon) {
 		log_error("cannot listen on %s:%u (in use, or not an address of this host)", host,
 			  port);
-		pthread_mutex_destroy(&h->lock);
-		free(h);
-		return -EADDRINUSE;
+		err = -EADDRINUSE;
+		goto destroy;
 	}
+	freeaddrinfo(ai);
 	*out = h;
 	return 0;
+
+destroy:
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->drained);
+free_guard:
+	http_guard__free(h->guard);
+free_http:
+	free(h);
+free_ai:
+	freeaddrinfo(ai);
+	return err;
 }
 
 void http__set_alerts(struct http *h, struct alerts *alerts)
@@ -379,31 +364,17 @@ void http__set_alerts(struct http *h, struct alerts *alerts)
 	h->alerts = alerts;
 }
 
-void http__set_gc(struct http *h, http_gc_fn fn, void *ctx)
-{
-	h->gc_ctx = ctx;
-	h->gc = fn;
-}
-
-int http__set_token(struct http *h, const char *token)
-{
-	char *copy = token ? strdup(token) : NULL;
-
-	if (token && !copy)
-		return -ENOMEM;
-	pthread_mutex_lock(&h->lock);
-	free(h->token);
-	h->token = copy;
-	pthread_mutex_unlock(&h->lock);
-	return 0;
-}
-
 void http__stop(struct http *h)
 {
 	if (!h)
 		return;
+	/* libmicrohttpd must not be stopped with a connection suspended. */
+	http_gc_drain(h);
 	MHD_stop_daemon(h->daemon);
+	gc__free(h->gc);
+	http_guard__free(h->guard);
 	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->drained);
 	free(h->token);
 	free(h);
 }

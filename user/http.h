@@ -8,13 +8,11 @@ struct http;
 
 int http__start(const char *host, unsigned int port, struct http **out);
 void http__stop(struct http *h);
-#include "buf.h"
 
-/* POST /api/v1/memory/gc's work: @pid 0 for every candidate; fills @out with
- * the JSON answer and returns the HTTP status. May take seconds: it runs on
- * one of the server's threads, the others keep serving. */
-typedef unsigned int (*http_gc_fn)(void *ctx, int pid, struct buf *out);
-void http__set_gc(struct http *h, http_gc_fn fn, void *ctx);
+struct gc_deps;
+/* Starts the gc module's thread: POST /api/v1/memory/gc trims through @deps
+ * (until then, and if it cannot start, POST gc answers 503). */
+void http__set_gc(struct http *h, const struct gc_deps *deps);
 
 struct alerts;
 /* GET /api/v1/alerts answers from @alerts (NULL: 404). */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdbool.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,23 +117,13 @@ static uint64_t file_offset(Elf *elf, uint64_t addr)
 	return 0;
 }
 
-int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets)
+/* Calls @fn on every defined dynamic symbol of @elf until it returns true. */
+static void each_dynsym(Elf *elf, bool (*fn)(Elf *elf, const GElf_Sym *sym, const char *name,
+					     void *ctx),
+			void *ctx)
 {
 	Elf_Scn *scn = NULL;
-	int fd, err = -ENOENT;
-	Elf *elf;
 
-	memset(offsets, 0, n * sizeof(*offsets));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf) {
-		close(fd);
-		return -ENOEXEC;
-	}
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -144,19 +135,116 @@ int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t
 			GElf_Sym sym;
 			const char *name;
 
-			if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    !sym.st_value)
+			if (!gelf_getsym(data, (int)i, &sym) || !sym.st_value ||
+			    sym.st_shndx == SHN_UNDEF)
 				continue;
 			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			for (size_t k = 0; name && k < n; k++) {
-				if (!offsets[k] && strcmp(name, names[k]) == 0) {
-					offsets[k] = file_offset(elf, sym.st_value);
-					err = 0;
-				}
-			}
+			if (name && fn(elf, &sym, name, ctx))
+				return;
 		}
+	}
+}
+
+static int open_elf(const char *path, int *fd, Elf **elf)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	*elf = elf_begin(*fd, ELF_C_READ, NULL);
+	if (!*elf) {
+		close(*fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+struct offsets_ctx {
+	const char *const *names;
+	size_t n;
+	uint64_t *offsets;
+	int err;
+};
+
+static bool take_offset(Elf *elf, const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct offsets_ctx *c = arg;
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC)
+		return false;
+	for (size_t k = 0; k < c->n; k++) {
+		if (!c->offsets[k] && strcmp(name, c->names[k]) == 0) {
+			c->offsets[k] = file_offset(elf, sym->st_value);
+			c->err = 0;
+		}
+	}
+	return false;
+}
+
+int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets)
+{
+	struct offsets_ctx c = { names, n, offsets, -ENOENT };
+	Elf *elf;
+	int fd, err;
+
+	memset(offsets, 0, n * sizeof(*offsets));
+	err = open_elf(path, &fd, &elf);
+	if (err)
+		return err;
+	each_dynsym(elf, take_offset, &c);
+	elf_end(elf);
+	close(fd);
+	return c.err;
+}
+
+struct object_ctx {
+	const char *name;
+	uint64_t value, size;
+};
+
+static bool take_object(Elf *elf, const GElf_Sym *sym, const char *name, void *arg)
+{
+	struct object_ctx *c = arg;
+
+	(void)elf;
+	if (GELF_ST_TYPE(sym->st_info) != STT_OBJECT || strcmp(name, c->name))
+		return false;
+	c->value = sym->st_value;
+	c->size = sym->st_size;
+	return true;
+}
+
+/* The page-aligned address the first loadable segment asks for (0 for
+ * shared libraries as linkers make them). */
+static uint64_t first_load_vaddr(Elf *elf)
+{
+	size_t n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+			return ph.p_vaddr & ~(uint64_t)0xfff;
+	return 0;
+}
+
+int libc__object(const char *path, const char *name, uint64_t *offset, uint64_t *size)
+{
+	struct object_ctx c = { .name = name };
+	Elf *elf;
+	int fd, err;
+
+	err = open_elf(path, &fd, &elf);
+	if (err)
+		return err;
+	each_dynsym(elf, take_object, &c);
+	if (c.value) {
+		*offset = c.value - first_load_vaddr(elf);
+		*size = c.size;
 	}
 	elf_end(elf);
 	close(fd);
-	return err;
+	return c.value ? 0 : -ENOENT;
 }

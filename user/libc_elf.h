@@ -25,4 +25,8 @@ int libc__pid_library(int pid, const char *name, char *range, size_t range_len);
  * absent): what uprobes attach to. */
 int libc__offsets(const char *path, const char *const *names, size_t n, uint64_t *offsets);
 
+/* An exported data object of the ELF file at @path: its distance from where
+ * the file's first mapping starts in memory, and its size. 0 or -ENOENT. */
+int libc__object(const char *path, const char *name, uint64_t *offset, uint64_t *size);
+
 #endif

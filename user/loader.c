@@ -28,7 +28,9 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	n = strlen(line);
 	if (n && line[n - 1] == '\n')
 		line[n - 1] = '\0';
-	log__msg(level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "libbpf: %s", line);
+	/* libbpf's own lines already start with "libbpf: ". */
+	log__msg(level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "%s%s",
+		 strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
 	return 0;
 }
 

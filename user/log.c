@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "log.h"
 
@@ -13,7 +14,7 @@ static enum log_level min_level = LOG_INFO;
 int log__parse_level(const char *name, enum log_level *out)
 {
 	for (unsigned int i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-		if (strcmp(name, level_names[i]) == 0) {
+		if (strcasecmp(name, level_names[i]) == 0) { /* INFO as well as info */
 			*out = (enum log_level)i;
 			return 0;
 		}

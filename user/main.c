@@ -16,15 +16,15 @@
 #define EXIT_CONFIG 2
 
 static const char usage[] =
-	"Usage: memtide [--config FILE] [--check-config] [--once]\n"
+	"Usage: memtide [--config FILE] [--check-config [FILE]] [--once]\n"
 	"               [--log-level debug|info|warn|error] [--version] [--help]\n"
 	"\n"
 	"Per-process memory agent: eBPF counters, Prometheus metrics.\n"
 	"\n"
 	"  -c, --config FILE      configuration (default /etc/memtide/memtide.yaml)\n"
-	"      --check-config     validate the configuration and exit (2 when invalid)\n"
+	"      --check-config     validate the configuration (or FILE) and exit (2 when invalid)\n"
 	"      --once             collect for one monitor_interval, print /metrics, exit\n"
-	"  -l, --log-level LEVEL  debug, info, warn or error (default info)\n"
+	"  -l, --log-level LEVEL  debug, info, warn or error, any case (default info)\n"
 	"  -V, --version          print the version\n"
 	"  -h, --help             this text\n";
 
@@ -77,6 +77,9 @@ int main(int argc, char **argv)
 			return EXIT_CONFIG;
 		}
 	}
+	/* `memtide --check-config FILE`, as promtool and nginx take it. */
+	if (check && optind == argc - 1)
+		path = argv[optind++];
 	if (optind < argc) {
 		fprintf(stderr, "memtide: unexpected argument \"%s\"\n%s", argv[optind], usage);
 		return EXIT_CONFIG;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -302,4 +303,13 @@ long procfs__clock_ticks(void)
 	if (!ticks)
 		ticks = sysconf(_SC_CLK_TCK);
 	return ticks;
+}
+
+uid_t procfs__pid_owner(int pid)
+{
+	char path[32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return stat(path, &st) ? (uid_t)-1 : st.st_uid;
 }

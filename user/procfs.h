@@ -49,4 +49,8 @@ int procfs__cgroup_limit(const char *v2, const char *v1_memory, uint64_t *bytes)
 long procfs__page_size(void);
 long procfs__clock_ticks(void);
 
+/* The owner of /proc/PID (the process's effective uid; root when it is not
+ * dumpable); (uid_t)-1 when it is gone. */
+uid_t procfs__pid_owner(int pid);
+
 #endif

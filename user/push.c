@@ -20,6 +20,9 @@
 
 #define BACKOFF_CAP_MS (5 * 60 * 1000)
 #define ERROR_BODY_MAX 1024
+/* From the stop request on, the last push and the group's deletion get this
+ * long in all, whatever the gateway does: a stop must stay quick. */
+#define FINAL_BUDGET_MS 2000
 
 struct push {
 	struct push_config cfg; /* strings owned */
@@ -30,6 +33,7 @@ struct push {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping, final;
+	uint64_t stop_deadline; /* monotonic ms; 0 while running */
 	struct push_stats stats;
 	unsigned int seed;
 };
@@ -99,14 +103,40 @@ static size_t keep_body(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+static uint64_t stop_deadline(struct push *p)
+{
+	return __atomic_load_n(&p->stop_deadline, __ATOMIC_RELAXED);
+}
+
+/* libcurl asks this at least once a second: past the stop's deadline, a
+ * request in flight is abandoned. */
+static int progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		    curl_off_t ulnow)
+{
+	uint64_t deadline = stop_deadline(arg);
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return deadline && clock__mono_ms() >= deadline;
+}
+
 /* One request; returns true on a 2xx answer. */
 static bool request(struct push *p, const char *method, const char *data, size_t len)
 {
+	uint64_t deadline = stop_deadline(p), timeout = p->cfg.timeout_ms, now;
 	struct curl_slist *headers = NULL;
 	struct buf body;
 	long status = 0;
 	CURLcode rc;
 
+	if (deadline) {
+		now = clock__mono_ms();
+		if (now >= deadline)
+			return false;
+		if (deadline - now < timeout)
+			timeout = deadline - now;
+	}
+	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
+	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
 	buf__init(&body, ERROR_BODY_MAX + 1);
 	curl_easy_setopt(p->curl, CURLOPT_HTTPGET, 1L); /* reset from the last request */
 	curl_easy_setopt(p->curl, CURLOPT_CUSTOMREQUEST, method);
@@ -294,9 +324,10 @@ int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, str
 		goto free_push;
 	curl_easy_setopt(p->curl, CURLOPT_URL, p->url);
 	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
-	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
 	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, keep_body);
+	curl_easy_setopt(p->curl, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(p->curl, CURLOPT_XFERINFODATA, p);
+	curl_easy_setopt(p->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "memtide");
 	err = -pthread_create(&p->thread, NULL, run, p);
 	if (err)
@@ -310,15 +341,26 @@ free_push:
 	return err;
 }
 
-void push__stop(struct push *p, bool final)
+void push__shutdown(struct push *p, bool final)
 {
 	if (!p)
 		return;
 	pthread_mutex_lock(&p->lock);
-	p->stopping = true;
-	p->final = final;
+	if (!p->stopping) {
+		p->stopping = true;
+		p->final = final;
+		__atomic_store_n(&p->stop_deadline, clock__mono_ms() + FINAL_BUDGET_MS,
+				 __ATOMIC_RELAXED);
+	}
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);
+}
+
+void push__stop(struct push *p, bool final)
+{
+	if (!p)
+		return;
+	push__shutdown(p, final);
 	pthread_join(p->thread, NULL);
 	push_free(p);
 }

@@ -20,7 +20,10 @@ struct push_stats {
 
 /* *out is NULL (and 0 returned) when no URL is configured. */
 int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, struct push **out);
-/* With @final, pushes once more and then, if configured, deletes the group. */
+/* Starts stopping without waiting: with @final, the thread pushes once more
+ * and then, if configured, deletes the group, within about two seconds in all. */
+void push__shutdown(struct push *p, bool final);
+/* push__shutdown(), then waits for the thread and frees. */
 void push__stop(struct push *p, bool final);
 void push__stats(struct push *p, struct push_stats *out);
 bool push__same_config(const struct push_config *a, const struct push_config *b);

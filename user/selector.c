@@ -2,8 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
-#include "hook.h"
-#include "libc_elf.h"
+#include "hookinfo.h"
 #include "selector.h"
 
 #define CMDLINE_MAX 4096
@@ -33,13 +32,13 @@ static const char *cgroup(struct proc_entry *e)
 	return e->cgroup ? e->cgroup : "";
 }
 
-/* The hook is loaded when its library is mapped (LD_PRELOAD or linked). */
+/* The real hook, not a file with its name (LD_PRELOAD or linked). */
 static bool hooked(struct proc_entry *e)
 {
-	char range[64];
+	struct hook_found found;
 
 	if (e->hooked < 0)
-		e->hooked = !libc__pid_library(e->pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
+		e->hooked = !hookinfo__inspect(e->pid, &found);
 	return e->hooked;
 }
 
@@ -50,7 +49,7 @@ static bool path_has_prefix(const char *path, size_t len, const char *prefix)
 	if (n > len || strncmp(path, prefix, n) != 0)
 		return false;
 	/* Whole components only: "/a" selects "/a" and "/a/b", not "/ab". */
-	return n == len || prefix[n - 1] == '/' || path[n] == '/';
+	return n == len || (n && prefix[n - 1] == '/') || path[n] == '/';
 }
 
 bool selector__cgroup_matches(const char *text, const char *prefix)

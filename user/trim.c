@@ -14,13 +14,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/types.h>
-#include "hook.h"
-#include "libc_elf.h"
+#include "hookinfo.h"
 #include "procfs.h"
 #include "trim.h"
 
 #define MAX_WATCHED 4096
-#define ENVIRON_MAX (256 * 1024)
 
 struct watched {
 	int pid;
@@ -107,37 +105,6 @@ void trim__forget(struct trim *t, int pid)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* The hook's signal: SIGRTMIN + the offset in the process's environment. */
-static int hook_signal(int pid)
-{
-	char *env = malloc(ENVIRON_MAX);
-	const size_t n = strlen(MEMTIDE_HOOK_SIGNAL_ENV "=");
-	int offset = MEMTIDE_HOOK_DEFAULT_SIGNAL;
-	ssize_t len;
-
-	if (!env)
-		return SIGRTMIN + offset;
-	len = procfs__read_pid(pid, "environ", env, ENVIRON_MAX);
-	for (ssize_t i = 0; i < len; i += (ssize_t)strlen(env + i) + 1) {
-		if (strncmp(env + i, MEMTIDE_HOOK_SIGNAL_ENV "=", n) == 0) {
-			char *end;
-			long v = strtol(env + i + n, &end, 10);
-
-			if (!*end && v >= 0 && v <= SIGRTMAX - SIGRTMIN)
-				offset = (int)v;
-		}
-	}
-	free(env);
-	return SIGRTMIN + offset;
-}
-
-static bool hook_loaded(int pid)
-{
-	char range[64];
-
-	return !libc__pid_library(pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
-}
-
 /* SigCgt in /proc/PID/status: the signals the process has handlers for. */
 static bool handles(int pid, int sig)
 {
@@ -152,6 +119,7 @@ static bool handles(int pid, int sig)
 
 int trim__request(struct trim *t, int pid, const char **why)
 {
+	struct hook_found found;
 	struct watched *w;
 	int sig, err = 0;
 
@@ -162,9 +130,13 @@ int trim__request(struct trim *t, int pid, const char **why)
 		err = -ESRCH;
 		goto unlock;
 	}
-	sig = hook_signal(pid);
-	if (!hook_loaded(pid)) {
+	/* The signal is the one the hook says it listens on, read from the
+	 * process itself now: never re-derived from its environment. */
+	if (hookinfo__inspect(pid, &found)) {
 		*why = "the control hook is not loaded: never signalled";
+		err = -ENOTSUP;
+	} else if (!(sig = found.info.signo)) {
+		*why = "the hook is passive (the program handles the hook's signal itself): never signalled";
 		err = -ENOTSUP;
 	} else if (!handles(pid, sig)) {
 		*why = "the process does not handle the hook's signal: never signalled";

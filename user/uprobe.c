@@ -11,16 +11,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "uprobe.h" /* before the skeleton: it needs the shared structs */
 #include "heap.skel.h"
+#include "hookinfo.h"
 #include "libc_elf.h"
 #include "log.h"
 #include "procfs.h"
+#include "reaper.h"
 
 #define MAX_PROCESSES 1024
 #define BLOCKS_PER_PROCESS (1 << 20)
+#define ATTACH_THREADS 2
+
+/*
+ * Probes as uprobe_multi links (kernel 6.6+), not perf events: a perf-event
+ * uprobe is removed under the kernel's global event_mutex, one grace period
+ * (~100 ms) after another, so twenty probes on eight processes took 15 s to
+ * remove even from 32 threads. A multi link is removed with one grace period
+ * for all its offsets, outside that mutex, so removals overlap. libbpf 1.1
+ * predates these links: the attribute is the kernel's UAPI layout.
+ */
+#define LINK_CREATE 28 /* BPF_LINK_CREATE */
+#define TRACE_UPROBE_MULTI 48 /* enum bpf_attach_type */
+#define UPROBE_MULTI_RETURN 1 /* BPF_F_UPROBE_MULTI_RETURN */
 
 enum { ENTRY_ONLY, WITH_RETURN };
 
@@ -39,17 +55,41 @@ static const struct probe_point {
 };
 #define N_POINTS (sizeof(points) / sizeof(points[0]))
 
+/*
+ * One slot per process and kind of probes. Attaching takes from milliseconds
+ * to seconds (each probe write-locks every mm that maps the library, and may
+ * wait for an earlier removal's grace period), so it happens on threads of
+ * the module's own; the caller asks, and asks again for the outcome.
+ */
+enum slot_state {
+	SLOT_FREE,
+	SLOT_QUEUED, /* waiting for an attach thread */
+	SLOT_BUSY, /* being attached */
+	SLOT_DONE, /* attached, or failed with err */
+};
+
 struct process {
 	int pid;
-	struct bpf_link *links[2 * N_POINTS];
+	enum uprobe_kind kind;
+	enum slot_state state;
+	bool cancel; /* dropped while being attached: the attacher undoes it */
+	int err;
+	uint64_t seq; /* queue order */
+	int links[N_POINTS + 1]; /* uprobe_multi link fds */
 	size_t n_links;
-	struct bpf_link *hook; /* hook tier */
 };
 
 struct uprobe {
 	struct heap_bpf *skel;
-	struct process procs[MAX_PROCESSES];
 	int ncpus;
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	bool closing;
+	uint64_t seq;
+	pthread_t attachers[ATTACH_THREADS];
+	size_t n_attachers;
+	struct reaper *reaper;
+	struct process procs[MAX_PROCESSES];
 };
 
 static struct bpf_program *entry_program(struct heap_bpf *skel, size_t i)
@@ -66,20 +106,31 @@ static struct bpf_program *entry_program(struct heap_bpf *skel, size_t i)
 	return progs[i];
 }
 
+static void *attacher(void *arg);
+
 int uprobe__open(bool empty_probes, struct uprobe **out)
 {
 	struct uprobe *u = calloc(1, sizeof(*u));
+	struct bpf_program *prog;
 	int err;
 
 	if (!u)
 		return -ENOMEM;
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->work, NULL);
 	u->ncpus = libbpf_num_possible_cpus();
+	err = reaper__new(&u->reaper);
+	if (err)
+		goto free_uprobe;
 	u->skel = heap_bpf__open();
 	if (!u->skel) {
 		err = -errno;
-		goto free_uprobe;
+		goto free_reaper;
 	}
 	u->skel->rodata->empty_probes = empty_probes;
+	bpf_object__for_each_program(prog, u->skel->obj)
+		if (prog != u->skel->progs.heap_exit)
+			bpf_program__set_expected_attach_type(prog, TRACE_UPROBE_MULTI);
 	err = heap_bpf__load(u->skel);
 	if (err)
 		goto destroy_skel;
@@ -89,23 +140,29 @@ int uprobe__open(bool empty_probes, struct uprobe **out)
 		err = -errno;
 		goto destroy_skel;
 	}
+	for (; u->n_attachers < ATTACH_THREADS; u->n_attachers++) {
+		err = -pthread_create(&u->attachers[u->n_attachers], NULL, attacher, u);
+		if (err)
+			goto stop_attachers;
+	}
 	*out = u;
 	return 0;
 
+stop_attachers:
+	u->closing = true;
+	pthread_cond_broadcast(&u->work);
+	for (size_t i = 0; i < u->n_attachers; i++)
+		pthread_join(u->attachers[i], NULL);
 destroy_skel:
 	log_error("cannot load the uprobe tier's BPF programs: %s", strerror(-err));
 	heap_bpf__destroy(u->skel);
+free_reaper:
+	reaper__free(u->reaper);
 free_uprobe:
+	pthread_cond_destroy(&u->work);
+	pthread_mutex_destroy(&u->lock);
 	free(u);
 	return err;
-}
-
-static struct process *find(struct uprobe *u, int pid)
-{
-	for (size_t i = 0; i < MAX_PROCESSES; i++)
-		if (u->procs[i].pid == pid)
-			return &u->procs[i];
-	return NULL;
 }
 
 static void set_probed(struct uprobe *u, int pid, bool on)
@@ -192,22 +249,47 @@ static void purge_calls(struct uprobe *u, int pid)
 	}
 }
 
-int uprobe__attach(struct uprobe *u, int pid)
+static bool closing(struct uprobe *u)
 {
+	return __atomic_load_n(&u->closing, __ATOMIC_RELAXED);
+}
+
+struct uprobe_multi_attr {
+	__u32 prog_fd, target_fd, attach_type, flags;
+	__u64 path, offsets, ref_ctr_offsets, cookies;
+	__u32 cnt, multi_flags, pid, pad;
+};
+
+static int attach_multi(struct bpf_program *prog, bool returns, int pid, const char *path,
+			const uint64_t *offsets, size_t n)
+{
+	struct uprobe_multi_attr attr = {
+		.prog_fd = (__u32)bpf_program__fd(prog),
+		.attach_type = TRACE_UPROBE_MULTI,
+		.path = (__u64)(uintptr_t)path,
+		.offsets = (__u64)(uintptr_t)offsets,
+		.cnt = (__u32)n,
+		.multi_flags = returns ? UPROBE_MULTI_RETURN : 0,
+		.pid = (__u32)pid, /* breakpoints only in this process */
+	};
+	int fd = (int)syscall(__NR_bpf, LINK_CREATE, &attr, sizeof(attr));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* The malloc family's probes on @p->pid's own libc, into @p->links: one link
+ * per entry program, one for every return. On error the caller undoes what
+ * was done. */
+static int attach_malloc(struct uprobe *u, struct process *p)
+{
+	uint64_t offsets[N_POINTS], returns[N_POINTS];
 	const char *names[N_POINTS];
-	uint64_t offsets[N_POINTS];
-	struct process *p = find(u, pid);
+	size_t n_returns = 0;
 	char path[128];
-	int err;
+	int pid = p->pid, err;
 
 	if (pid <= 0 || pid >= HEAP_PID_MAX)
 		return -EINVAL;
-	if (p && p->n_links)
-		return 0;
-	if (!p)
-		p = find(u, 0);
-	if (!p)
-		return -E2BIG;
 	err = find_libc(pid, path, sizeof(path));
 	if (err)
 		return err;
@@ -219,139 +301,215 @@ int uprobe__attach(struct uprobe *u, int pid)
 	purge_calls(u, pid);
 	err = create_maps(u, pid);
 	if (err)
-		goto drop;
-	p->pid = pid;
+		return err;
 	/* Return probes first: an entry seen is then always followed by its
 	 * return, so no thread is left looking as if it were inside a call. */
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < N_POINTS; i++) {
-			bool returns = pass == 0;
-			struct bpf_program *prog;
-
-			if (!offsets[i] || shares_address(offsets, i) ||
-			    (returns && points[i].returns != WITH_RETURN))
-				continue;
-			prog = returns ? u->skel->progs.alloc_return : entry_program(u->skel, i);
-			p->links[p->n_links] = bpf_program__attach_uprobe(prog, returns, pid, path,
-									   offsets[i]);
-			if (!p->links[p->n_links]) {
-				err = -errno;
-				goto detach;
-			}
-			p->n_links++;
-		}
+	for (size_t i = 0; i < N_POINTS; i++)
+		if (offsets[i] && !shares_address(offsets, i) && points[i].returns == WITH_RETURN)
+			returns[n_returns++] = offsets[i];
+	err = attach_multi(u->skel->progs.alloc_return, true, pid, path, returns, n_returns);
+	if (err < 0)
+		return err;
+	p->links[p->n_links++] = err;
+	for (size_t i = 0; i < N_POINTS; i++) {
+		if (!offsets[i] || shares_address(offsets, i))
+			continue;
+		if (closing(u))
+			return -ECANCELED; /* shutting down: no new probes */
+		err = attach_multi(entry_program(u->skel, i), false, pid, path, &offsets[i], 1);
+		if (err < 0)
+			return err;
+		p->links[p->n_links++] = err;
 	}
 	return 0;
-
-detach:
-	uprobe__detach(u, pid);
-	return err;
-drop:
-	drop_maps(u, pid);
-	return err;
 }
 
-static void *destroy_link(void *link)
+/* The hook tier: one probe, on the report function of the hook the process
+ * really runs. */
+static int attach_hook(struct uprobe *u, struct process *p)
 {
-	bpf_link__destroy(link);
+	struct hook_state zero = { 0 };
+	__u32 key = (__u32)p->pid;
+	struct hook_found found;
+	int err = hookinfo__inspect(p->pid, &found);
+
+	if (err)
+		return err == -ESRCH ? err : -ENOENT;
+	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.hooks), &key, &zero, BPF_ANY))
+		return -errno;
+	err = attach_multi(u->skel->progs.hook_report, false, p->pid, found.path,
+			   &found.report_offset, 1);
+	if (err < 0)
+		return err;
+	p->links[p->n_links++] = err;
+	return 0;
+}
+
+/* Under the lock: the programs stop counting @p at once; its probes go to the
+ * reaper, whose threads wait out the grace periods. */
+static void undo(struct uprobe *u, struct process *p)
+{
+	__u32 key = (__u32)p->pid;
+
+	if (p->kind == UPROBE_HOOK) {
+		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.hooks), &key);
+	} else {
+		drop_maps(u, p->pid);
+		purge_calls(u, p->pid);
+	}
+	reaper__add(u->reaper, p->links, p->n_links);
+	memset(p->links, 0, sizeof(p->links));
+	p->n_links = 0;
+}
+
+static void release(struct process *p)
+{
+	*p = (struct process){ .state = SLOT_FREE };
+}
+
+/* Under the lock: the oldest request whose process has no attach in
+ * progress (one process's maps are set up by one thread at a time). */
+static struct process *next_job(struct uprobe *u)
+{
+	struct process *job = NULL;
+
+	for (size_t i = 0; i < MAX_PROCESSES; i++) {
+		struct process *p = &u->procs[i];
+		bool blocked = false;
+
+		if (p->state != SLOT_QUEUED || (job && job->seq < p->seq))
+			continue;
+		for (size_t k = 0; k < MAX_PROCESSES && !blocked; k++)
+			blocked = u->procs[k].state == SLOT_BUSY && u->procs[k].pid == p->pid;
+		if (!blocked)
+			job = p;
+	}
+	return job;
+}
+
+static void *attacher(void *arg)
+{
+	struct uprobe *u = arg;
+
+	pthread_mutex_lock(&u->lock);
+	while (!u->closing) {
+		struct process *p = next_job(u);
+		int err;
+
+		if (!p) {
+			pthread_cond_wait(&u->work, &u->lock);
+			continue;
+		}
+		p->state = SLOT_BUSY;
+		pthread_mutex_unlock(&u->lock);
+		err = p->kind == UPROBE_HOOK ? attach_hook(u, p) : attach_malloc(u, p);
+		pthread_mutex_lock(&u->lock);
+		if (err || p->cancel)
+			undo(u, p);
+		if (p->cancel) {
+			release(p);
+		} else {
+			p->state = SLOT_DONE;
+			p->err = err;
+		}
+		/* Another request for the same process may go now. */
+		pthread_cond_broadcast(&u->work);
+	}
+	pthread_mutex_unlock(&u->lock);
 	return NULL;
 }
 
-/*
- * Removing a uprobe waits for an RCU grace period: about 100 ms each here,
- * two seconds for a process's twenty probes one after the other. Each goes
- * on a short-lived thread of its own instead, so the grace periods overlap
- * and the collection loop never waits (synchronously only if a thread
- * cannot be had).
- */
-static void destroy_links(struct bpf_link **links, size_t n)
+static struct process *find(struct uprobe *u, int pid, enum uprobe_kind kind)
 {
-	pthread_attr_t attr;
-	pthread_t thread;
+	for (size_t i = 0; i < MAX_PROCESSES; i++) {
+		struct process *p = &u->procs[i];
 
-	if (pthread_attr_init(&attr)) {
-		for (size_t i = 0; i < n; i++)
-			bpf_link__destroy(links[i]);
-		return;
+		if (p->state != SLOT_FREE && !p->cancel && p->pid == pid && p->kind == kind)
+			return p;
 	}
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 64 * 1024);
-	for (size_t i = 0; i < n; i++)
-		if (pthread_create(&thread, &attr, destroy_link, links[i]))
-			bpf_link__destroy(links[i]);
-	pthread_attr_destroy(&attr);
+	return NULL;
 }
 
-/* A slot is free again once neither tier holds it. */
-static void release(struct process *p)
+static struct process *take_slot(struct uprobe *u, int pid, enum uprobe_kind kind)
 {
-	if (!p->n_links && !p->hook)
-		p->pid = 0;
+	for (size_t i = 0; i < MAX_PROCESSES; i++) {
+		struct process *p = &u->procs[i];
+
+		if (p->state == SLOT_FREE) {
+			*p = (struct process){ .pid = pid, .kind = kind, .state = SLOT_QUEUED,
+					       .seq = ++u->seq };
+			return p;
+		}
+	}
+	return NULL;
 }
 
-void uprobe__detach(struct uprobe *u, int pid)
+int uprobe__want(struct uprobe *u, int pid, enum uprobe_kind kind)
 {
-	struct process *p = find(u, pid);
+	struct process *p;
+	int rc = -EINPROGRESS;
 
-	if (!p || !pid)
-		return;
-	/* Off first, so the programs ignore the process while the probes go. */
-	drop_maps(u, pid);
-	destroy_links(p->links, p->n_links);
-	memset(p->links, 0, sizeof(p->links));
-	p->n_links = 0;
-	release(p);
-	purge_calls(u, pid);
+	if (pid <= 0 || pid >= HEAP_PID_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&u->lock);
+	p = find(u, pid, kind);
+	if (!p) {
+		p = take_slot(u, pid, kind);
+		if (!p)
+			rc = -E2BIG;
+		else
+			pthread_cond_signal(&u->work);
+	} else if (p->state == SLOT_DONE) {
+		rc = p->err;
+		if (rc) /* told once; asking again tries again */
+			release(p);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return rc;
 }
 
-int uprobe__attach_hook(struct uprobe *u, int pid)
+void uprobe__drop(struct uprobe *u, int pid)
 {
-	static const char *const names[] = { MEMTIDE_HOOK_REPORT_SYMBOL };
-	struct process *p = find(u, pid);
-	struct hook_state zero = { 0 };
-	char range[64], path[128];
-	__u32 key = (__u32)pid;
-	uint64_t offset;
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; i < MAX_PROCESSES; i++) {
+		struct process *p = &u->procs[i];
+
+		if (p->state == SLOT_FREE || p->cancel || p->pid != pid)
+			continue;
+		if (p->state == SLOT_BUSY) {
+			p->cancel = true;
+			continue;
+		}
+		if (p->state == SLOT_DONE)
+			undo(u, p);
+		release(p);
+	}
+	pthread_mutex_unlock(&u->lock);
+}
+
+/* The benchmark probes itself and needs its probes on before it goes on. */
+int uprobe__attach(struct uprobe *u, int pid)
+{
+	struct process *p;
 	int err;
 
-	if (pid <= 0)
-		return -EINVAL;
-	if (p && p->hook)
-		return 0;
-	err = libc__pid_library(pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%s", pid, range);
-	err = libc__offsets(path, names, 1, &offset);
-	if (err || !offset)
-		return err ? err : -ENOENT;
-	if (!p)
-		p = find(u, 0);
+	pthread_mutex_lock(&u->lock);
+	p = take_slot(u, pid, UPROBE_MALLOC);
+	if (p)
+		p->state = SLOT_BUSY;
+	pthread_mutex_unlock(&u->lock);
 	if (!p)
 		return -E2BIG;
-	if (bpf_map_update_elem(bpf_map__fd(u->skel->maps.hooks), &key, &zero, BPF_ANY))
-		return -errno;
-	p->hook = bpf_program__attach_uprobe(u->skel->progs.hook_report, false, pid, path, offset);
-	if (!p->hook) {
-		err = -errno;
-		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.hooks), &key);
-		return err;
+	err = attach_malloc(u, p);
+	pthread_mutex_lock(&u->lock);
+	if (err) {
+		undo(u, p);
+		release(p);
+	} else {
+		p->state = SLOT_DONE;
 	}
-	p->pid = pid;
-	return 0;
-}
-
-void uprobe__detach_hook(struct uprobe *u, int pid)
-{
-	struct process *p = find(u, pid);
-	__u32 key = (__u32)pid;
-
-	if (!p || !pid || !p->hook)
-		return;
-	bpf_link__destroy(p->hook);
-	p->hook = NULL;
-	release(p);
-	bpf_map_delete_elem(bpf_map__fd(u->skel->maps.hooks), &key);
+	pthread_mutex_unlock(&u->lock);
+	return err;
 }
 
 int uprobe__read_hook(struct uprobe *u, int pid, struct hook_state *out)
@@ -392,14 +550,22 @@ void uprobe__destroy(struct uprobe *u)
 {
 	if (!u)
 		return;
-	for (size_t i = 0; i < MAX_PROCESSES; i++) {
-		int pid = u->procs[i].pid;
-
-		if (pid) {
-			uprobe__detach_hook(u, pid);
-			uprobe__detach(u, pid);
-		}
-	}
+	/* Attaches in progress stop at their next probe. */
+	pthread_mutex_lock(&u->lock);
+	u->closing = true;
+	pthread_cond_broadcast(&u->work);
+	pthread_mutex_unlock(&u->lock);
+	for (size_t i = 0; i < u->n_attachers; i++)
+		pthread_join(u->attachers[i], NULL);
+	pthread_mutex_lock(&u->lock);
+	for (size_t i = 0; i < MAX_PROCESSES; i++)
+		if (u->procs[i].state == SLOT_DONE)
+			undo(u, &u->procs[i]);
+	pthread_mutex_unlock(&u->lock);
+	/* Every probe off before the process may exit. */
+	reaper__free(u->reaper);
 	heap_bpf__destroy(u->skel);
+	pthread_cond_destroy(&u->work);
+	pthread_mutex_destroy(&u->lock);
 	free(u);
 }

@@ -12,20 +12,32 @@ struct uprobe;
 
 /* With @empty_probes every program returns at once (the benchmark's floor). */
 int uprobe__open(bool empty_probes, struct uprobe **out);
+/* Stops attaching and removes every probe before it returns: a probe left
+ * behind would keep trapping in its target after memtide is gone. */
 void uprobe__destroy(struct uprobe *u);
-/* Probes @pid's own glibc, found in its /proc/PID/maps and opened through
+enum uprobe_kind {
+	UPROBE_MALLOC, /* the uprobe tier: the malloc family in the process's own glibc */
+	UPROBE_HOOK, /* the hook tier: the control hook's report function */
+};
+
+/*
+ * Asks for @pid's probes of @kind; they are attached on the module's own
+ * threads, so the caller never waits. Returns -EINPROGRESS until that is
+ * done, then 0, or once the attach's error: -ENOEXEC, no glibc mapped (static,
+ * or another C library); -ENOENT, not the real control hook; -E2BIG, no slot.
+ * Libraries are found in /proc/PID/maps and opened through
  * /proc/PID/map_files, so a process in another mount namespace is probed
- * through its own libc. -ENOEXEC: the process maps no glibc (static, or
- * another C library). */
+ * through its own files.
+ */
+int uprobe__want(struct uprobe *u, int pid, enum uprobe_kind kind);
+/* Both kinds off @pid: the programs ignore it at once, the probes themselves
+ * are removed on other threads (each waits for a grace period). */
+void uprobe__drop(struct uprobe *u, int pid);
+/* Synchronous attach of the malloc family (the benchmark probes itself). */
 int uprobe__attach(struct uprobe *u, int pid);
-void uprobe__detach(struct uprobe *u, int pid);
 /* The process's counters, summed over CPUs. */
 int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out);
-
-/* Hook tier: probes memtide_hook_report() in @pid's control hook library.
- * -ENOENT: the process has not loaded the hook. */
-int uprobe__attach_hook(struct uprobe *u, int pid);
-void uprobe__detach_hook(struct uprobe *u, int pid);
+/* The hook tier: what the process's hook last reported. */
 int uprobe__read_hook(struct uprobe *u, int pid, struct hook_state *out);
 
 #endif

@@ -13,6 +13,10 @@ check "starting on a bad file exits 2" test $? = 2
 for f in "$ROOT"/config/*.yaml; do
 	check "--check-config accepts $(basename "$f")" sh -c "'$MEMTIDE' --check-config --config '$f' >/dev/null"
 done
+check "--check-config FILE, as promtool and nginx take it" sh -c "'$MEMTIDE' --check-config '$ROOT/config/production.yaml' >/dev/null"
+"$MEMTIDE" --check-config "$WORK/bad.yaml" 2>/dev/null
+check "--check-config FILE on a bad file exits 2" test $? = 2
+check "--log-level takes any case" sh -c "'$MEMTIDE' --log-level DEBUG --check-config '$ROOT/config/production.yaml' >/dev/null"
 "$MEMTIDE" --frobnicate 2>/dev/null
 check "an unknown option exits 2" test $? = 2
 check "--version prints the version" sh -c "'$MEMTIDE' --version | grep -q '^memtide '"

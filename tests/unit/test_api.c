@@ -113,8 +113,11 @@ static void health_states(void **state)
 		struct snapshot *s = fixture(cases[i].a, cases[i].b);
 		char want[128];
 
+		s->memory.monitor_interval_ms = 30000;
+		s->time = 1767225600 - 30;
 		buf__init(&b, 4096);
 		assert_int_equal(api__health(s, 1767225600, &b), 200);
+		assert_non_null(strstr(b.data, "\"collector\":\"ok\""));
 		snprintf(want, sizeof(want), "\"memory\":\"%s\"}}", cases[i].memory);
 		assert_non_null(strstr(b.data, want));
 		snprintf(want, sizeof(want), "{\"status\":\"%s\",\"time\":\"2026-01-01T00:00:00Z\"",
@@ -133,6 +136,13 @@ static void health_states(void **state)
 		assert_int_equal(api__health(s, 0, &b), 200);
 		assert_non_null(strstr(b.data, "{\"status\":\"warning\""));
 		assert_non_null(strstr(b.data, "\"pushgateway\":\"warning\""));
+		buf__free(&b);
+		/* A snapshot older than two intervals: the collection loop is stuck. */
+		s->memory.monitor_interval_ms = 1000;
+		buf__init(&b, 4096);
+		assert_int_equal(api__health(s, 2.5, &b), 503);
+		assert_non_null(strstr(b.data, "{\"status\":\"critical\""));
+		assert_non_null(strstr(b.data, "\"collector\":\"critical\""));
 		buf__free(&b);
 		s->agent.bpf_ok = false;
 		buf__init(&b, 4096);

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -110,7 +111,7 @@ static void full_file(void **state)
 				      "    heap: hook\n"
 				      "exporter:\n"
 				      "  listen: \"[::1]:9100\"\n"
-				      "  textfile_dir: /var/lib/node_exporter\n"
+				      "  textfile_dir: /var/lib\n" /* must exist, root's, 0755 */
 				      "pushgateway:\n"
 				      "  url: http://127.0.0.1:9091/\n"
 				      "  job: node-memory\n"
@@ -136,7 +137,7 @@ static void full_file(void **state)
 	assert_int_equal(cfg->targets[2].heap, HEAP_HOOK);
 	assert_string_equal(cfg->exporter.listen.host, "::1");
 	assert_int_equal(cfg->exporter.listen.port, 9100);
-	assert_string_equal(cfg->exporter.textfile_dir, "/var/lib/node_exporter");
+	assert_string_equal(cfg->exporter.textfile_dir, "/var/lib");
 	assert_string_equal(cfg->push.url, "http://127.0.0.1:9091/");
 	assert_string_equal(cfg->push.job, "node-memory");
 	assert_null(cfg->push.instance);
@@ -202,6 +203,37 @@ static void rejections(void **state)
 	parse_bad("api:\n  token: x\n", "t.yaml:2:10:", "unknown key \"token\" in api");
 }
 
+/* Patterns regcomp() would spend gigabytes on, or overflow its stack for (found by fuzzing). */
+static void regex_complexity(void **state)
+{
+	char text[256], deep[70];
+	struct config *cfg;
+
+	(void)state;
+	parse_bad("targets:\n  - match: { comm: \"a++++++++++++++++++++++++++++++++\" }\n",
+		  "t.yaml:2:20:", "too complex");
+	parse_bad("targets:\n  - match: { cmdline: \"(((a{1,100}){1,100}){1,100})\" }\n",
+		  "t.yaml:2:23:", "too complex");
+	/* The budget is the file's: the second pattern goes over it. */
+	parse_bad("targets:\n  - match: { comm: \"(a{200}){4}\" }\n"
+		  "  - match: { comm: \"(b{200}){4}\" }\n",
+		  "t.yaml:3:20:", "too complex");
+	/* Few copies, but of an empty group: 3.5 GB of epsilon closures. */
+	parse_bad("targets:\n  - match: { comm: \"(){1,100}{1,100}\" }\n", "t.yaml:2:20:",
+		  "too complex");
+	memset(deep, '(', 65);
+	deep[65] = '\0';
+	snprintf(text, sizeof(text), "targets:\n  - match: { comm: \"%sa\" }\n", deep);
+	parse_bad(text, "t.yaml:2:20:", "too complex");
+
+	/* Ordinary patterns, brackets with ']' and classes, and a long count pass. */
+	cfg = parse_ok("targets:\n  - match: { comm: \"^(nginx|postgres)[0-9]{1,3}$\" }\n"
+		       "  - match: { cmdline: \"[]a[:alpha:]]+ --port=[0-9]+\" }\n"
+		       "  - match: { comm: \"x{900}\" }\n");
+	assert_int_equal(cfg->n_targets, 3);
+	config__free(cfg);
+}
+
 static void missing_file(void **state)
 {
 	char err[CONFIG_ERR_LEN];
@@ -223,6 +255,10 @@ static void durations(void **state)
 	assert_int_equal(ms, 30000);
 	assert_int_equal(parse_duration_ms("5m", &ms), 0);
 	assert_int_equal(ms, 300000);
+	assert_int_equal(parse_duration_ms("1d", &ms), 0); /* d and w as Prometheus takes them */
+	assert_int_equal(ms, 86400000);
+	assert_int_equal(parse_duration_ms("2w1d", &ms), 0);
+	assert_int_equal(ms, 15 * 86400000ULL);
 	assert_int_equal(parse_duration_ms("2h", &ms), 0);
 	assert_int_equal(ms, 7200000);
 	assert_int_equal(parse_duration_ms("1h30m", &ms), 0);
@@ -234,7 +270,7 @@ static void durations(void **state)
 	assert_int_equal(parse_duration_ms("30", &ms), -EINVAL);
 	assert_int_equal(parse_duration_ms("", &ms), -EINVAL);
 	assert_int_equal(parse_duration_ms("s", &ms), -EINVAL);
-	assert_int_equal(parse_duration_ms("10d", &ms), -EINVAL);
+	assert_int_equal(parse_duration_ms("10y", &ms), -EINVAL);
 	assert_int_equal(parse_duration_ms("10 s", &ms), -EINVAL);
 	assert_int_equal(parse_duration_ms("10sec", &ms), -EINVAL);
 	assert_int_equal(parse_duration_ms("-1s", &ms), -EINVAL);
@@ -278,7 +314,7 @@ int main(void)
 		cmocka_unit_test(defaults_are_the_spec), cmocka_unit_test(shipped_profiles),
 		cmocka_unit_test(full_file),		 cmocka_unit_test(rejections),
 		cmocka_unit_test(missing_file),		 cmocka_unit_test(durations),
-		cmocka_unit_test(scalars),
+		cmocka_unit_test(scalars),		 cmocka_unit_test(regex_complexity),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

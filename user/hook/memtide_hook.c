@@ -29,9 +29,14 @@
 #include "hook.h"
 
 static int wake_fd = -1;
-static int signo;
 static long interval_ms = 10000;
 static __u64 trims;
+
+/* Read by the agent (bpf/hook.h): initialised data, so it is in the file. */
+__attribute__((visibility("default"))) volatile struct memtide_hook_info memtide_hook_info = {
+	.magic = MEMTIDE_HOOK_MAGIC,
+	.version = MEMTIDE_HOOK_VERSION,
+};
 
 /* Where memtide's uprobe reads reports: must stay a real, exported call. */
 __attribute__((noinline, visibility("default"))) void
@@ -186,10 +191,11 @@ static long env_long(const char *name, long fallback, long min, long max)
 __attribute__((constructor)) static void memtide_hook_init(void)
 {
 	struct sigaction old, sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	int signo = SIGRTMIN + (int)env_long(MEMTIDE_HOOK_SIGNAL_ENV, MEMTIDE_HOOK_DEFAULT_SIGNAL,
+					     0, SIGRTMAX - SIGRTMIN);
 
-	signo = SIGRTMIN + (int)env_long(MEMTIDE_HOOK_SIGNAL_ENV, MEMTIDE_HOOK_DEFAULT_SIGNAL, 0,
-					 SIGRTMAX - SIGRTMIN);
 	interval_ms = env_long(MEMTIDE_HOOK_INTERVAL_ENV, 10000, 0, 86400000);
+	memtide_hook_info.interval_ms = (__u32)interval_ms;
 	/* Never take over a handler the program set for itself. */
 	if (sigaction(signo, NULL, &old) || old.sa_handler != SIG_DFL)
 		return;
@@ -197,5 +203,7 @@ __attribute__((constructor)) static void memtide_hook_init(void)
 	start_control();
 	if (wake_fd < 0 || sigaction(signo, &sa, NULL))
 		return;
+	/* Only now: the agent signals nothing but what is said here. */
+	memtide_hook_info.signo = signo;
 	pthread_atfork(NULL, NULL, after_fork_child);
 }

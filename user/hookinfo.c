@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include "hookinfo.h"
+#include "libc_elf.h"
+
+/* The info object as the process holds it: its library's first mapping plus
+ * the object's distance from there. */
+static int read_info(int pid, const char *range, const char *path, struct memtide_hook_info *out)
+{
+	uint64_t start, offset, size;
+	struct iovec local = { out, sizeof(*out) }, remote;
+	int err = libc__object(path, MEMTIDE_HOOK_INFO_SYMBOL, &offset, &size);
+
+	if (err)
+		return err;
+	if (size < sizeof(*out) || sscanf(range, "%lx", &start) != 1)
+		return -ENOENT;
+	remote = (struct iovec){ (void *)(uintptr_t)(start + offset), sizeof(*out) };
+	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(*out))
+		return errno == ESRCH ? -ESRCH : -ENOENT;
+	return out->magic == MEMTIDE_HOOK_MAGIC && out->version == MEMTIDE_HOOK_VERSION ? 0
+											 : -ENOENT;
+}
+
+int hookinfo__inspect(int pid, struct hook_found *out)
+{
+	static const char *const report[] = { MEMTIDE_HOOK_REPORT_SYMBOL };
+	char range[64];
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = libc__pid_library(pid, MEMTIDE_HOOK_LIBRARY, range, sizeof(range));
+	if (err)
+		return err;
+	snprintf(out->path, sizeof(out->path), "/proc/%d/map_files/%s", pid, range);
+	err = libc__offsets(out->path, report, 1, &out->report_offset);
+	if (err || !out->report_offset)
+		return -ENOENT;
+	return read_info(pid, range, out->path, &out->info);
+}

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include "quota.h"
+
+void quota__reset(struct quota *q)
+{
+	memset(q, 0, sizeof(*q));
+}
+
+bool quota__take(struct quota *q, uid_t uid)
+{
+	size_t start = (size_t)uid * 2654435761u % QUOTA_USERS;
+
+	if (uid == 0)
+		return true;
+	for (size_t k = 0; k < QUOTA_USERS; k++) {
+		struct quota_user *u = &q->users[(start + k) % QUOTA_USERS];
+
+		if (!u->set)
+			*u = (struct quota_user){ .uid = uid, .set = true };
+		if (u->uid != uid)
+			continue;
+		if (u->used >= QUOTA_PER_USER)
+			return false;
+		u->used++;
+		return true;
+	}
+	return false;
+}

@@ -16,6 +16,7 @@
 #include "api.h"
 #include "clock.h"
 #include "gc.h"
+#include "gc_int.h"
 #include "gc_limit.h"
 #include "log.h"
 #include "snapshot.h"
@@ -23,29 +24,6 @@
 #define WAIT_MS 10000 /* a trim of a 300 MB heap takes ~80 ms here */
 #define POLL_MS 20
 #define GC_IN_FLIGHT 16
-#define JSON_MAX (16u << 20)
-#define PEER_LEN 64
-
-struct gc_target {
-	struct gc_result r;
-	uint64_t want; /* the hook's trim count that answers us; 0: not signalled */
-	char why[128]; /* a reason written for this target */
-};
-
-struct gc_request {
-	struct gc_request *next; /* in the waiting queue */
-	char peer[PEER_LEN];
-	int pid;
-	uint64_t deadline_ms;
-	size_t n, waiting, limited;
-	uint64_t min_interval_ms, retry_ms; /* the shortest wait of a rate-limited target */
-	struct gc_target *t;
-	bool pending;
-	unsigned int status, retry_after;
-	struct buf body;
-	void (*done)(void *arg);
-	void *arg;
-};
 
 struct gc {
 	struct gc_deps deps;
@@ -68,77 +46,6 @@ static bool candidate(const struct snapshot *s, const struct sample *smp, int pi
 		   : smp->has_hook && smp->usage_percent >= s->memory.high_water_mark_percent;
 }
 
-static unsigned int seconds_up(uint64_t ms)
-{
-	return ms ? (unsigned int)((ms + 999) / 1000) : 0;
-}
-
-/* An answer with no targets: {"error": ..., "retry_after_seconds": N}. */
-static void refuse(struct gc_request *r, unsigned int status, unsigned int retry_after,
-		   const char *msg)
-{
-	r->status = status;
-	r->retry_after = retry_after;
-	buf__reset(&r->body);
-	buf__adds(&r->body, "{\"error\":");
-	json__string(&r->body, msg);
-	if (retry_after)
-		buf__addf(&r->body, ",\"retry_after_seconds\":%u", retry_after);
-	buf__adds(&r->body, "}\n");
-}
-
-/* The answer once nothing is left to wait for: 200 with every target, or 429
- * when each was refused by the rate limit (the same document, plus why). */
-static void finish(struct gc_request *r)
-{
-	struct gc_result *results = NULL;
-	char msg[160];
-	struct buf doc;
-
-	r->pending = false;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->t[i].want && !r->t[i].r.trimmed)
-			r->t[i].r.reason = "signalled, but the hook did not answer in time";
-	if (r->n) {
-		results = malloc(r->n * sizeof(*results));
-		if (!results) {
-			refuse(r, 500, 0, "out of memory");
-			return;
-		}
-		for (size_t i = 0; i < r->n; i++)
-			results[i] = r->t[i].r;
-	}
-	buf__reset(&r->body);
-	r->status = 200;
-	if (!r->n || r->limited < r->n) {
-		api__gc(results, r->n, &r->body);
-		free(results);
-		return;
-	}
-	buf__init(&doc, JSON_MAX);
-	api__gc(results, r->n, &doc);
-	free(results);
-	if (r->pid)
-		snprintf(msg, sizeof(msg),
-			 "pid %d was asked to trim through the API less than %u s ago", r->pid,
-			 seconds_up(r->min_interval_ms));
-	else
-		snprintf(msg, sizeof(msg),
-			 "every target was asked to trim through the API less than %u s ago",
-			 seconds_up(r->min_interval_ms));
-	r->status = 429;
-	r->retry_after = seconds_up(r->retry_ms);
-	buf__adds(&r->body, "{\"error\":");
-	json__string(&r->body, msg);
-	buf__addf(&r->body, ",\"retry_after_seconds\":%u,", r->retry_after);
-	/* api__gc's document, its opening brace left out */
-	if (!doc.err && doc.len)
-		buf__add(&r->body, doc.data + 1, doc.len - 1);
-	else
-		r->body.err = doc.err ? doc.err : -EINVAL;
-	buf__free(&doc);
-}
-
 /* Signals one target unless the rate limit or the safety checks say no. */
 static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const struct sample *smp,
 		uint64_t now_ms)
@@ -155,7 +62,7 @@ static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const s
 		snprintf(t->why, sizeof(t->why),
 			 "rate-limited: asked to trim through the API less than %u s ago; allowed "
 			 "again in %u s",
-			 seconds_up(r->min_interval_ms), seconds_up(wait));
+			 gc_seconds_up(r->min_interval_ms), gc_seconds_up(wait));
 		t->r.reason = t->why;
 	} else if (gc_rate__reserve(&g->rate, now_ms, r->min_interval_ms)) {
 		t->r.reason = "out of memory";
@@ -186,7 +93,7 @@ static void select_and_signal(struct gc *g, struct gc_request *r)
 	size_t n = 0;
 
 	if (!s) {
-		refuse(r, 503, 0, "no snapshot yet");
+		gc_refuse(r, 503, 0, "no snapshot yet");
 		return;
 	}
 	r->min_interval_ms = s->memory.api_gc_min_interval_ms;
@@ -194,7 +101,7 @@ static void select_and_signal(struct gc *g, struct gc_request *r)
 		n += candidate(s, &s->samples[i], r->pid);
 	r->t = calloc(n ? n : 1, sizeof(*r->t));
 	if (!r->t) {
-		refuse(r, 500, 0, "out of memory");
+		gc_refuse(r, 500, 0, "out of memory");
 		goto put;
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -211,11 +118,11 @@ static void select_and_signal(struct gc *g, struct gc_request *r)
 	if (r->pid && !r->n) {
 		gc_log__refusal(&g->log, "gc request from %s: pid %d is not tracked (404)", r->peer,
 				r->pid);
-		refuse(r, 404, 0, "no tracked process has that pid");
+		gc_refuse(r, 404, 0, "no tracked process has that pid");
 	} else if (r->waiting) {
 		r->deadline_ms = now_ms + WAIT_MS;
 	} else {
-		finish(r);
+		gc_finish(r);
 	}
 put:
 	snapshot__put(s);
@@ -239,18 +146,18 @@ int gc__begin(struct gc *g, int pid, const char *peer, struct gc_request **out)
 	if (!stopping && g->in_flight >= GC_IN_FLIGHT) {
 		in_flight = g->in_flight;
 		if (g->place_free_ms > now)
-			retry = seconds_up(g->place_free_ms - now);
+			retry = gc_seconds_up(g->place_free_ms - now);
 	} else if (!stopping) {
 		g->in_flight++;
 		r->pending = true;
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (stopping) {
-		refuse(r, 503, 1, "memtide is shutting down");
+		gc_refuse(r, 503, 1, "memtide is shutting down");
 	} else if (in_flight) {
 		gc_log__refusal(&g->log, "gc request from %s: refused (503): %u requests in flight",
 				r->peer, in_flight);
-		refuse(r, 503, retry, "too many trim requests in flight: retry later");
+		gc_refuse(r, 503, retry, "too many trim requests in flight: retry later");
 	}
 	return 0;
 }
@@ -268,7 +175,7 @@ void gc__wait(struct gc *g, struct gc_request *r, void (*done)(void *arg), void 
 	if (g->stopping) {
 		pthread_mutex_unlock(&g->lock);
 		r->pending = false;
-		refuse(r, 503, 1, "memtide is shutting down");
+		gc_refuse(r, 503, 1, "memtide is shutting down");
 		done(arg);
 		return;
 	}
@@ -277,23 +184,6 @@ void gc__wait(struct gc *g, struct gc_request *r, void (*done)(void *arg), void 
 	g->incoming = r;
 	pthread_cond_signal(&g->wake);
 	pthread_mutex_unlock(&g->lock);
-}
-
-unsigned int gc_request__answer(struct gc_request *r, unsigned int *retry_after, char **body,
-				size_t *len)
-{
-	*retry_after = r->retry_after;
-	*body = r->body.err ? NULL : buf__steal(&r->body, len);
-	return r->status ? r->status : 500;
-}
-
-void gc_request__free(struct gc_request *r)
-{
-	if (!r)
-		return;
-	buf__free(&r->body);
-	free(r->t);
-	free(r);
 }
 
 void gc__log_refusal(struct gc *g, const char *peer, const char *why)
@@ -328,7 +218,7 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		if (r->t[i].want && !r->t[i].r.trimmed)
 			log_warn("gc request from %s: pid %d (%s) did not answer within %d s",
 				 r->peer, r->t[i].r.pid, r->t[i].r.comm, WAIT_MS / 1000);
-	finish(r);
+	gc_finish(r);
 	return true;
 }
 
@@ -373,7 +263,7 @@ static void take_incoming(struct gc *g, struct gc_request **done)
 		r = prev;
 		prev = r->next;
 		if (stopping(g))
-			refuse(r, 503, 1, "memtide is shutting down");
+			gc_refuse(r, 503, 1, "memtide is shutting down");
 		else
 			select_and_signal(g, r);
 		if (r->waiting) {
@@ -480,7 +370,7 @@ static void refuse_all(struct gc_request *list)
 {
 	for (struct gc_request *r = list; r; r = r->next) {
 		r->pending = false;
-		refuse(r, 503, 1, "memtide is shutting down");
+		gc_refuse(r, 503, 1, "memtide is shutting down");
 	}
 	complete(list);
 }

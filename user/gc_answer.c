@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The answers to POST /api/v1/memory/gc: api__gc's document, and the refusals. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "gc.h"
+#include "gc_int.h"
+
+unsigned int gc_seconds_up(uint64_t ms)
+{
+	return ms ? (unsigned int)((ms + 999) / 1000) : 0;
+}
+
+/* An answer with no targets: {"error": ..., "retry_after_seconds": N}. */
+void gc_refuse(struct gc_request *r, unsigned int status, unsigned int retry_after, const char *msg)
+{
+	r->status = status;
+	r->retry_after = retry_after;
+	buf__reset(&r->body);
+	buf__adds(&r->body, "{\"error\":");
+	json__string(&r->body, msg);
+	if (retry_after)
+		buf__addf(&r->body, ",\"retry_after_seconds\":%u", retry_after);
+	buf__adds(&r->body, "}\n");
+}
+
+/* The answer once nothing is left to wait for: 200 with every target, or 429
+ * when each was refused by the rate limit (the same document, plus why). */
+void gc_finish(struct gc_request *r)
+{
+	struct gc_result *results = NULL;
+	char msg[160];
+	struct buf doc;
+
+	r->pending = false;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->t[i].want && !r->t[i].r.trimmed)
+			r->t[i].r.reason = "signalled, but the hook did not answer in time";
+	if (r->n) {
+		results = malloc(r->n * sizeof(*results));
+		if (!results) {
+			gc_refuse(r, 500, 0, "out of memory");
+			return;
+		}
+		for (size_t i = 0; i < r->n; i++)
+			results[i] = r->t[i].r;
+	}
+	buf__reset(&r->body);
+	r->status = 200;
+	if (!r->n || r->limited < r->n) {
+		api__gc(results, r->n, &r->body);
+		free(results);
+		return;
+	}
+	buf__init(&doc, JSON_MAX);
+	api__gc(results, r->n, &doc);
+	free(results);
+	if (r->pid)
+		snprintf(msg, sizeof(msg),
+			 "pid %d was asked to trim through the API less than %u s ago", r->pid,
+			 gc_seconds_up(r->min_interval_ms));
+	else
+		snprintf(msg, sizeof(msg),
+			 "every target was asked to trim through the API less than %u s ago",
+			 gc_seconds_up(r->min_interval_ms));
+	r->status = 429;
+	r->retry_after = gc_seconds_up(r->retry_ms);
+	buf__adds(&r->body, "{\"error\":");
+	json__string(&r->body, msg);
+	buf__addf(&r->body, ",\"retry_after_seconds\":%u,", r->retry_after);
+	/* api__gc's document, its opening brace left out */
+	if (!doc.err && doc.len)
+		buf__add(&r->body, doc.data + 1, doc.len - 1);
+	else
+		r->body.err = doc.err ? doc.err : -EINVAL;
+	buf__free(&doc);
+}
+
+unsigned int gc_request__answer(struct gc_request *r, unsigned int *retry_after, char **body,
+				size_t *len)
+{
+	*retry_after = r->retry_after;
+	*body = r->body.err ? NULL : buf__steal(&r->body, len);
+	return r->status ? r->status : 500;
+}
+
+void gc_request__free(struct gc_request *r)
+{
+	if (!r)
+		return;
+	buf__free(&r->body);
+	free(r->t);
+	free(r);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Inside the gc module: a request, as gc.c (the thread) and gc_answer.c
+ * (the JSON answers) share it. */
+#ifndef MEMTIDE_GC_INT_H
+#define MEMTIDE_GC_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "api.h"
+#include "buf.h"
+
+#define JSON_MAX (16u << 20)
+#define PEER_LEN 64
+
+struct gc_target {
+	struct gc_result r;
+	uint64_t want; /* the hook's trim count that answers us; 0: not signalled */
+	char why[128]; /* a reason written for this target */
+};
+
+struct gc_request {
+	struct gc_request *next; /* in the waiting queue */
+	char peer[PEER_LEN];
+	int pid;
+	uint64_t deadline_ms;
+	size_t n, waiting, limited;
+	uint64_t min_interval_ms, retry_ms; /* the shortest wait of a rate-limited target */
+	struct gc_target *t;
+	bool pending;
+	unsigned int status, retry_after;
+	struct buf body;
+	void (*done)(void *arg);
+	void *arg;
+};
+
+/* Milliseconds as whole seconds, rounded up. */
+unsigned int gc_seconds_up(uint64_t ms);
+/* An answer with no targets: {"error": @msg, "retry_after_seconds": N}. */
+void gc_refuse(struct gc_request *r, unsigned int status, unsigned int retry_after,
+	       const char *msg);
+/* The answer once nothing is left to wait for. */
+void gc_finish(struct gc_request *r);
+
+#endif

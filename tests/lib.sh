@@ -26,6 +26,17 @@ check() {
 	local name=$1; shift
 	if "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
 }
+# check_rss_bounded BEFORE_KB: the agent's VmRSS now is under 64 MiB and grew
+# less than 16 MiB since BEFORE_KB (ASan's shadow memory and quarantine: 256
+# and 64 MiB in the sanitizer build only).
+check_rss_bounded() {
+	local before=$1 after cap growth
+	after=$(proc_status_kb "$MT_PID" VmRSS)
+	cap=$((SANITIZED ? 262144 : 65536)) growth=$((SANITIZED ? 65536 : 16384))
+	echo "# memtide VmRSS: $before kB before, $after kB after"
+	check "agent RSS stays bounded (< $((cap / 1024)) MiB, grew < $((growth / 1024)) MiB)" test "$after" -lt "$cap" -a $((after - before)) -lt "$growth"
+}
+
 # stop_memtide: SIGTERM, and the agent must be gone within 5 s; in the
 # sanitizer build, its log must hold no sanitizer report (leaks are reported at exit).
 stop_memtide() {

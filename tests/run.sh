@@ -13,6 +13,27 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
+# run_counted NAME COMMAND...: runs a script that prints "ok - "/"not ok - "
+# lines, adds them to the totals; a non-zero exit with no "not ok" is one failure.
+run_counted() {
+	local name=$1 start=$SECONDS out rc p f
+	shift
+	echo "# $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out"
+	p=$(grep -c '^ok - ' <<<"$out")
+	f=$(grep -c '^not ok - ' <<<"$out")
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+		echo "not ok - $name exited $rc"
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ "$f" != 0 ] && failed_names+=("$name")
+	echo "# $name: $((SECONDS - start)) s"
+}
+
 # Arguments: the build directories to test (default build); tests/lib.sh
 # takes the agent from $MEMTIDE_BUILD.
 [ $# -gt 0 ] || set -- build
@@ -35,41 +56,13 @@ for t in "$BUILD"/tests/test_*; do
 done
 
 for t in tests/integration/test_*.sh; do
-	echo "# $t"
-	start=$SECONDS
-	out=$(timeout 600 bash "$t" 2>&1)
-	rc=$?
-	echo "$out"
-	p=$(grep -c '^ok - ' <<<"$out")
-	f=$(grep -c '^not ok - ' <<<"$out")
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-		f=1
-		echo "not ok - $t exited $rc"
-	fi
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$f" != 0 ] && failed_names+=("$BUILD: $t")
-	echo "# $t: $((SECONDS - start)) s"
+	run_counted "$BUILD: $t" timeout 600 bash "$t"
 done
 done
 
 # The fuzz harnesses once (not per build: they have their own), each for a
 # bounded time; `make fuzz` runs them longer.
-echo "# tests/fuzz/run.sh"
-start=$SECONDS
-out=$(tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1)
-rc=$?
-echo "$out"
-p=$(grep -c '^ok - ' <<<"$out")
-f=$(grep -c '^not ok - ' <<<"$out")
-if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
-	f=1
-	echo "not ok - tests/fuzz/run.sh exited $rc"
-fi
-passed=$((passed + p))
-failed=$((failed + f))
-[ "$f" != 0 ] && failed_names+=("tests/fuzz/run.sh")
-echo "# tests/fuzz/run.sh: $((SECONDS - start)) s"
+run_counted tests/fuzz/run.sh tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
 
 for n in "${failed_names[@]}"; do echo "FAILED: $n"; done
 echo "$passed passed, $failed failed"

@@ -27,10 +27,9 @@ struct worker {
 
 struct reaper {
 	pthread_mutex_t lock;
-	pthread_cond_t wake, drained;
+	pthread_cond_t wake;
 	int *queue; /* link fds */
 	size_t len, cap, in_flight;
-	unsigned int idle;
 	bool closing;
 	struct worker workers[MAX_THREADS];
 };
@@ -43,7 +42,6 @@ int reaper__new(struct reaper **out)
 		return -ENOMEM;
 	pthread_mutex_init(&r->lock, NULL);
 	clock__cond_init(&r->wake);
-	clock__cond_init(&r->drained);
 	for (size_t i = 0; i < MAX_THREADS; i++)
 		r->workers[i].r = r;
 	*out = r;
@@ -67,16 +65,13 @@ static void *work(void *arg)
 			pthread_mutex_unlock(&r->lock);
 			close(fd); /* the link's release unregisters its probes */
 			pthread_mutex_lock(&r->lock);
-			if (!--r->in_flight && !r->len)
-				pthread_cond_broadcast(&r->drained);
+			r->in_flight--;
 			continue;
 		}
 		if (r->closing)
 			break;
 		until = clock__deadline(IDLE_MS);
-		r->idle++;
 		rc = pthread_cond_timedwait(&r->wake, &r->lock, &until);
-		r->idle--;
 		if (rc == ETIMEDOUT && !r->len)
 			break;
 	}
@@ -101,24 +96,19 @@ static void join_done(struct reaper *r)
 /* Under the lock: one more thread, if there is room. */
 static bool spawn(struct reaper *r)
 {
+	struct worker *w = NULL;
 	pthread_attr_t attr;
-	bool ok = false;
 
-	if (pthread_attr_init(&attr))
+	for (size_t i = 0; i < MAX_THREADS && !w; i++)
+		if (!r->workers[i].running)
+			w = &r->workers[i];
+	if (!w || pthread_attr_init(&attr))
 		return false;
 	pthread_attr_setstacksize(&attr, STACK_SIZE);
-	for (size_t i = 0; i < MAX_THREADS && !ok; i++) {
-		struct worker *w = &r->workers[i];
-
-		if (w->running)
-			continue;
-		w->done = false;
-		ok = pthread_create(&w->id, &attr, work, w) == 0;
-		w->running = ok;
-		break;
-	}
+	w->done = false;
+	w->running = pthread_create(&w->id, &attr, work, w) == 0;
 	pthread_attr_destroy(&attr);
-	return ok;
+	return w->running;
 }
 
 static unsigned int running(const struct reaper *r)
@@ -156,7 +146,7 @@ void reaper__add(struct reaper *r, const int *links, size_t n)
 	join_done(r);
 	if (!grow(r, n)) {
 		/* A thread per link, up to the cap: their grace periods overlap. */
-		while (running(r) < MAX_THREADS && running(r) < r->in_flight + r->len + n && spawn(r))
+		while (running(r) < r->in_flight + r->len + n && spawn(r))
 			;
 		if (running(r)) {
 			memcpy(r->queue + r->len, links, n * sizeof(*links));
@@ -171,14 +161,6 @@ void reaper__add(struct reaper *r, const int *links, size_t n)
 		close(links[i]);
 }
 
-void reaper__drain(struct reaper *r)
-{
-	pthread_mutex_lock(&r->lock);
-	while (r->len || r->in_flight)
-		pthread_cond_wait(&r->drained, &r->lock);
-	pthread_mutex_unlock(&r->lock);
-}
-
 void reaper__free(struct reaper *r)
 {
 	if (!r)
@@ -191,7 +173,6 @@ void reaper__free(struct reaper *r)
 	for (size_t i = 0; i < MAX_THREADS; i++)
 		if (r->workers[i].running)
 			pthread_join(r->workers[i].id, NULL);
-	pthread_cond_destroy(&r->drained);
 	pthread_cond_destroy(&r->wake);
 	pthread_mutex_destroy(&r->lock);
 	free(r->queue);

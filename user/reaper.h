@@ -13,9 +13,7 @@ int reaper__new(struct reaper **out);
 /* Takes ownership of the link fds @links[0..n); never blocks on a grace
  * period (closes them on the caller's thread only when no thread can be had). */
 void reaper__add(struct reaper *r, const int *links, size_t n);
-/* Waits until every link handed over so far is released. */
-void reaper__drain(struct reaper *r);
-/* Drains, then joins the threads. */
+/* Waits until every link handed over is released, and joins the threads. */
 void reaper__free(struct reaper *r);
 
 #endif

@@ -121,34 +121,44 @@ int trim__request(struct trim *t, int pid, const char **why)
 {
 	struct hook_found found;
 	struct watched *w;
-	int sig, err = 0;
+	int sig = 0, err = 0;
 
 	pthread_mutex_lock(&t->lock);
 	w = pid > 0 ? slot(t, pid) : NULL;
+	pthread_mutex_unlock(&t->lock);
+	if (!w) {
+		*why = "not a tracked process";
+		return -ESRCH;
+	}
+	/* The signal is the one the hook says it listens on, read from the
+	 * process itself now: never re-derived from its environment. Reading
+	 * the process happens outside the lock, which the collection loop takes. */
+	if (hookinfo__inspect(pid, &found)) {
+		*why = "the control hook is not loaded: never signalled";
+		return -ENOTSUP;
+	}
+	if (!(sig = found.info.signo)) {
+		*why = "the hook is passive (the program handles the hook's signal itself): never signalled";
+		return -ENOTSUP;
+	}
+	if (!handles(pid, sig)) {
+		*why = "the process does not handle the hook's signal: never signalled";
+		return -ENOTSUP;
+	}
+	pthread_mutex_lock(&t->lock);
+	w = slot(t, pid);
 	if (!w) {
 		*why = "not a tracked process";
 		err = -ESRCH;
-		goto unlock;
-	}
-	/* The signal is the one the hook says it listens on, read from the
-	 * process itself now: never re-derived from its environment. */
-	if (hookinfo__inspect(pid, &found)) {
-		*why = "the control hook is not loaded: never signalled";
-		err = -ENOTSUP;
-	} else if (!(sig = found.info.signo)) {
-		*why = "the hook is passive (the program handles the hook's signal itself): never signalled";
-		err = -ENOTSUP;
-	} else if (!handles(pid, sig)) {
-		*why = "the process does not handle the hook's signal: never signalled";
-		err = -ENOTSUP;
 	} else if (!same_start(pid, w->start_ticks)) {
+		/* What was inspected may have been a later holder of the number:
+		 * the pidfd names the process first seen, or nothing. */
 		*why = "the process is gone";
 		err = -ESRCH;
 	} else if (syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0)) {
 		err = -errno;
 		*why = err == -ESRCH ? "the process is gone" : "the signal could not be sent";
 	}
-unlock:
 	pthread_mutex_unlock(&t->lock);
 	return err;
 }

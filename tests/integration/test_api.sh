@@ -127,10 +127,6 @@ check "during 200 idle connections a scrape from 127.0.0.2 is served" curl -sf -
 wait "$IDLE"
 echo "# idle connections opened: $(cat "$WORK/idle.out")"
 check "after the idle connections /metrics answers" wait_until 15 curl -sf -o /dev/null "$MT_URL/metrics"
-rss_after=$(proc_status_kb "$MT_PID" VmRSS)
-echo "# memtide VmRSS: ${rss_before} kB before the abuse, ${rss_after} kB after"
-# ASan's shadow memory and quarantine: the bound is looser in that build only.
-rss_cap=$((SANITIZED ? 262144 : 65536)) rss_growth=$((SANITIZED ? 65536 : 16384))
-check "agent RSS stays bounded (< $((rss_cap / 1024)) MiB, grew < $((rss_growth / 1024)) MiB)" test "$rss_after" -lt "$rss_cap" -a $((rss_after - rss_before)) -lt "$rss_growth"
+check_rss_bounded "$rss_before"
 check "the agent is still running" kill -0 "$MT_PID"
 finish

@@ -152,10 +152,6 @@ PY
 echo "# closed after (s): $(cat "$WORK/alone.out")"
 check "a lone trickling connection is closed after about 5 s" awk '{ split($1, a, "="); exit !(a[2] >= 4.5 && a[2] <= 7) }' "$WORK/alone.out"
 check "a kept-alive connection idle after its answer too" awk '{ split($2, a, "="); exit !(a[2] >= 4.5 && a[2] <= 7) }' "$WORK/alone.out"
-rss_after=$(proc_status_kb "$MT_PID" VmRSS)
-echo "# memtide VmRSS: ${rss_before} kB before, ${rss_after} kB after"
-# ASan's shadow memory and quarantine: the bound is looser in that build only.
-rss_cap=$((SANITIZED ? 262144 : 65536)) rss_growth=$((SANITIZED ? 65536 : 16384))
-check "agent RSS stays bounded (< $((rss_cap / 1024)) MiB, grew < $((rss_growth / 1024)) MiB)" test "$rss_after" -lt "$rss_cap" -a $((rss_after - rss_before)) -lt "$rss_growth"
+check_rss_bounded "$rss_before"
 check "the agent is still running" kill -0 "$MT_PID"
 finish

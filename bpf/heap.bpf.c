@@ -322,8 +322,7 @@ int BPF_KPROBE(hook_report, const struct memtide_hook_report *report)
 	h->trims++;
 	h->trim_ns += r.trim_ns;
 	h->trim_hist[log2_bucket(r.trim_ns, HEAP_TRIM_BUCKETS)]++;
-	if (r.rss_before > r.rss_after)
-		h->released_bytes += r.rss_before - r.rss_after;
+	h->released_bytes += memtide_hook_released(&r);
 	return 0;
 }
 

@@ -50,4 +50,11 @@ struct memtide_hook_report {
 	__u32 pad;
 };
 
+/* What a trim gave back, by RSS (mallinfo2() does not change: the pages go
+ * back with madvise, the chunks stay free). */
+static inline __u64 memtide_hook_released(const struct memtide_hook_report *r)
+{
+	return r->rss_before > r->rss_after ? r->rss_before - r->rss_after : 0;
+}
+
 #endif

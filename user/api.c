@@ -260,8 +260,7 @@ int api__gc(const struct gc_result *r, size_t n, struct buf *out)
 			continue;
 		}
 		buf__addf(out, ",\"released_bytes\":%llu,\"duration_ns\":%llu",
-			  (unsigned long long)(h->rss_before > h->rss_after ? h->rss_before - h->rss_after
-									    : 0),
+			  (unsigned long long)memtide_hook_released(h),
 			  (unsigned long long)h->trim_ns);
 		figures(out, "before", h->rss_before, &h->before);
 		figures(out, "after", h->rss_after, &h->after);

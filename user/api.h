@@ -6,6 +6,8 @@
 #include "buf.h"
 #include "snapshot.h"
 
+#define JSON_MAX (16u << 20) /* the largest JSON document memtide writes */
+
 void json__string(struct buf *b, const char *s);
 /* Unix seconds as a quoted RFC 3339 UTC time; 0 or less, NaN and times
  * past year 9999 as null. */

@@ -73,9 +73,7 @@ static double hook_released(const struct sample *s)
 
 static double hook_last_released(const struct sample *s)
 {
-	const struct memtide_hook_report *r = &s->hook.last_trim;
-
-	return r->rss_before > r->rss_after ? (double)(r->rss_before - r->rss_after) : 0;
+	return (double)memtide_hook_released(&s->hook.last_trim);
 }
 
 static double hook_last_duration(const struct sample *s)

@@ -131,7 +131,7 @@ put:
 int gc__begin(struct gc *g, int pid, const char *peer, struct gc_request **out)
 {
 	struct gc_request *r = calloc(1, sizeof(*r));
-	unsigned int in_flight = 0, retry = 1;
+	unsigned int in_flight = 0, retry;
 	uint64_t now = clock__mono_ms();
 	bool stopping;
 
@@ -145,11 +145,12 @@ int gc__begin(struct gc *g, int pid, const char *peer, struct gc_request **out)
 	stopping = g->stopping;
 	if (!stopping && g->in_flight >= GC_IN_FLIGHT) {
 		in_flight = g->in_flight;
-		if (g->place_free_ms > now)
-			retry = gc_seconds_up(g->place_free_ms - now);
+		/* UINT64_MAX: none active yet (all 16 just came): a deadline away. */
+		retry = g->place_free_ms != UINT64_MAX && g->place_free_ms > now
+				? gc_seconds_up(g->place_free_ms - now)
+				: WAIT_MS / 1000;
 	} else if (!stopping) {
 		g->in_flight++;
-		r->pending = true;
 	}
 	pthread_mutex_unlock(&g->lock);
 	if (stopping) {
@@ -164,7 +165,7 @@ int gc__begin(struct gc *g, int pid, const char *peer, struct gc_request **out)
 
 bool gc_request__pending(const struct gc_request *r)
 {
-	return r->pending;
+	return !r->status; /* every answer sets one */
 }
 
 void gc__wait(struct gc *g, struct gc_request *r, void (*done)(void *arg), void *arg)
@@ -174,7 +175,6 @@ void gc__wait(struct gc *g, struct gc_request *r, void (*done)(void *arg), void 
 	pthread_mutex_lock(&g->lock);
 	if (g->stopping) {
 		pthread_mutex_unlock(&g->lock);
-		r->pending = false;
 		gc_refuse(r, 503, 1, "memtide is shutting down");
 		done(arg);
 		return;
@@ -199,17 +199,23 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		const struct memtide_hook_report *rep = &t->r.report;
 		struct hook_state h;
 
-		if (!t->want || t->r.trimmed || uprobe__read_hook(g->deps.uprobe, t->r.pid, &h) ||
-		    h.trims < t->want)
+		if (!t->want || t->r.trimmed)
+			continue;
+		if (uprobe__read_hook(g->deps.uprobe, t->r.pid, &h)) {
+			/* Its probe went with it: nothing will answer. */
+			t->want = 0;
+			t->r.reason = "the process is gone";
+			r->waiting--;
+			continue;
+		}
+		if (h.trims < t->want)
 			continue;
 		t->r.trimmed = true;
 		t->r.report = h.last_trim;
 		r->waiting--;
 		log_info("gc request from %s: pid %d (%s) trimmed: %llu bytes back in %.1f ms",
 			 r->peer, t->r.pid, t->r.comm,
-			 (unsigned long long)(rep->rss_before > rep->rss_after
-						  ? rep->rss_before - rep->rss_after
-						  : 0),
+			 (unsigned long long)memtide_hook_released(rep),
 			 (double)rep->trim_ns / 1e6);
 	}
 	if (r->waiting && now_ms < r->deadline_ms)
@@ -368,10 +374,8 @@ free_gc:
 /* Answers 503 to every request of @list and hands each back. */
 static void refuse_all(struct gc_request *list)
 {
-	for (struct gc_request *r = list; r; r = r->next) {
-		r->pending = false;
+	for (struct gc_request *r = list; r; r = r->next)
 		gc_refuse(r, 503, 1, "memtide is shutting down");
-	}
 	complete(list);
 }
 

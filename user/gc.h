@@ -14,6 +14,8 @@
 #include "trim.h"
 #include "uprobe.h"
 
+#define HTTP_PEER_LEN 64 /* a client as "[IPv6]:port", the longest form */
+
 struct gc_deps {
 	struct trim *trim;
 	struct uprobe *uprobe;

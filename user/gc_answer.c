@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The answers to POST /api/v1/memory/gc: api__gc's document, and the refusals. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "gc.h"
@@ -8,7 +9,9 @@
 
 unsigned int gc_seconds_up(uint64_t ms)
 {
-	return ms ? (unsigned int)((ms + 999) / 1000) : 0;
+	uint64_t s = ms / 1000 + (ms % 1000 != 0); /* no overflow near UINT64_MAX */
+
+	return s < UINT_MAX ? (unsigned int)s : UINT_MAX;
 }
 
 /* An answer with no targets: {"error": ..., "retry_after_seconds": N}. */
@@ -32,7 +35,6 @@ void gc_finish(struct gc_request *r)
 	char msg[160];
 	struct buf doc;
 
-	r->pending = false;
 	for (size_t i = 0; i < r->n; i++)
 		if (r->t[i].want && !r->t[i].r.trimmed)
 			r->t[i].r.reason = "signalled, but the hook did not answer in time";

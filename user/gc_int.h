@@ -8,9 +8,8 @@
 #include <stdint.h>
 #include "api.h"
 #include "buf.h"
+#include "gc.h"
 
-#define JSON_MAX (16u << 20)
-#define PEER_LEN 64
 
 struct gc_target {
 	struct gc_result r;
@@ -20,13 +19,12 @@ struct gc_target {
 
 struct gc_request {
 	struct gc_request *next; /* in the waiting queue */
-	char peer[PEER_LEN];
+	char peer[HTTP_PEER_LEN];
 	int pid;
 	uint64_t deadline_ms;
 	size_t n, waiting, limited;
 	uint64_t min_interval_ms, retry_ms; /* the shortest wait of a rate-limited target */
 	struct gc_target *t;
-	bool pending;
 	unsigned int status, retry_after;
 	struct buf body;
 	void (*done)(void *arg);

@@ -62,15 +62,13 @@ int gc_rate__reserve(struct gc_rate *r, uint64_t now_ms, uint64_t min_ms)
 	return 0;
 }
 
+/* After gc_rate__wait() said 0 and gc_rate__reserve() made room: the
+ * process's old entry, if any, was past the interval and is gone. */
 void gc_rate__record(struct gc_rate *r, int pid, uint64_t start_ticks, uint64_t now_ms)
 {
-	struct gc_rate_entry *e = find(r, pid, start_ticks);
-
-	if (!e && r->n < r->cap)
-		e = &r->e[r->n++];
-	if (e)
-		*e = (struct gc_rate_entry){ .pid = pid, .start_ticks = start_ticks,
-					     .last_ms = now_ms };
+	if (r->n < r->cap)
+		r->e[r->n++] = (struct gc_rate_entry){ .pid = pid, .start_ticks = start_ticks,
+						       .last_ms = now_ms };
 }
 
 void gc_rate__free(struct gc_rate *r)
@@ -108,7 +106,6 @@ static void roll(struct gc_log *l, uint64_t now_ms)
 
 void gc_log__refusal(struct gc_log *l, const char *fmt, ...)
 {
-	char line[512];
 	va_list ap;
 	bool print;
 
@@ -123,9 +120,8 @@ void gc_log__refusal(struct gc_log *l, const char *fmt, ...)
 	if (!print)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	log__vmsg(LOG_INFO, "", fmt, ap);
 	va_end(ap);
-	log_info("%s", line);
 }
 
 uint64_t gc_log__flush(struct gc_log *l, uint64_t now_ms)

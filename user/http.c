@@ -34,7 +34,6 @@
 #define MEMORY_LIMIT (64 * 1024)
 #define BODY_MAX 4096
 #define HTTP_THREADS 4
-#define JSON_MAX (16u << 20)
 
 static const char index_page[] =
 	"<html><head><title>memtide</title></head><body><h1>memtide</h1><ul>"
@@ -66,10 +65,17 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, const char *msg,
 			   const char *allow)
 {
-	char body[256];
-	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", msg);
+	struct buf b;
+	enum MHD_Result ret;
 
-	return reply(conn, status, JSON_TYPE, body, (size_t)n, MHD_RESPMEM_MUST_COPY, allow);
+	buf__init(&b, 4096);
+	buf__adds(&b, "{\"error\":");
+	json__string(&b, msg);
+	buf__adds(&b, "}\n");
+	ret = b.err ? MHD_NO
+		    : reply(conn, status, JSON_TYPE, b.data, b.len, MHD_RESPMEM_MUST_COPY, allow);
+	buf__free(&b);
+	return ret;
 }
 
 /* Takes over @b's text. A 404 from a handler is still a JSON document. */
@@ -161,14 +167,15 @@ static enum MHD_Result serve_stats(struct http *h, struct MHD_Connection *conn, 
 static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
 				    struct request *req)
 {
+	struct alerts *alerts = __atomic_load_n(&h->alerts, __ATOMIC_ACQUIRE);
 	struct buf b;
 
 	(void)s;
 	(void)req;
-	if (!h->alerts)
+	if (!alerts)
 		return http_error(conn, MHD_HTTP_NOT_FOUND, "not found", NULL);
 	buf__init(&b, JSON_MAX);
-	alerts__json(h->alerts, &b);
+	alerts__json(alerts, &b);
 	return reply_buf(conn, MHD_HTTP_OK, &b);
 }
 
@@ -284,15 +291,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char line[512];
-	size_t n;
-
 	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
-	log_debug("http: %s", line);
+	log__vmsg(LOG_DEBUG, "http: ", fmt, ap);
 }
 
 int http__start(const char *host, unsigned int port, struct http **out)
@@ -361,7 +361,8 @@ free_ai:
 
 void http__set_alerts(struct http *h, struct alerts *alerts)
 {
-	h->alerts = alerts;
+	/* The server is already answering: set it as the handlers read it. */
+	__atomic_store_n(&h->alerts, alerts, __ATOMIC_RELEASE);
 }
 
 void http__stop(struct http *h)

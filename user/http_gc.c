@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "clock.h"
 #include "http.h"
 #include "http_guard.h"
@@ -36,7 +37,8 @@ static bool authorized(struct http *h, struct MHD_Connection *conn)
 
 	pthread_mutex_lock(&h->lock);
 	ok = !h->token ||
-	     (auth && strncmp(auth, "Bearer ", 7) == 0 && token_matches(auth + 7, h->token));
+	     /* The scheme is case-insensitive (RFC 7235); the token is not. */
+	     (auth && strncasecmp(auth, "Bearer ", 7) == 0 && token_matches(auth + 7, h->token));
 	pthread_mutex_unlock(&h->lock);
 	return ok;
 }
@@ -77,7 +79,7 @@ enum MHD_Result http_serve_gc(struct http *h, struct MHD_Connection *conn, struc
 			      struct request *req)
 {
 	int pid = http_pid_argument(conn);
-	char peer[64];
+	char peer[HTTP_PEER_LEN];
 	struct gc *g;
 
 	(void)s; /* the gc module takes the latest itself */

@@ -67,7 +67,12 @@ static struct addr_key key_of(const struct sockaddr *sa)
 		k.b[10] = k.b[11] = 0xff;
 		memcpy(&k.b[12], &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	} else if (sa && sa->sa_family == AF_INET6) {
-		memcpy(k.b, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+		memcpy(k.b, a, 16);
+		/* One host holds a whole /64: count it as one address. */
+		if (!IN6_IS_ADDR_V4MAPPED(a))
+			memset(&k.b[8], 0, 8);
 	}
 	return k;
 }
@@ -103,18 +108,22 @@ static void close_tracked(struct http_guard *g, struct tracked *t)
 	shutdown(t->fd, SHUT_RDWR);
 }
 
-/* The oldest waiting connection of the address with the most of them. */
+/* The oldest waiting connection of the address with the most of them (on a
+ * tie, the oldest of those: never whichever the table happens to list first). */
 static void close_one(struct http_guard *g)
 {
-	struct addr_count *most = &g->counts[0];
+	unsigned int most = 0;
 	struct tracked *t;
 
-	for (unsigned int i = 1; i < g->n_counts; i++)
-		if (g->counts[i].n > most->n)
-			most = &g->counts[i];
-	for (t = g->head; t; t = t->next)
-		if (!memcmp(&t->addr, &most->addr, sizeof(t->addr)))
+	for (unsigned int i = 0; i < g->n_counts; i++)
+		if (g->counts[i].n > most)
+			most = g->counts[i].n;
+	for (t = g->head; t; t = t->next) {
+		const struct addr_count *c = count_of(g, &t->addr);
+
+		if (c && c->n == most)
 			break;
+	}
 	if (!t)
 		t = g->head; /* the counts and the list always agree; this is a safety net */
 	close_tracked(g, t);
@@ -189,31 +198,35 @@ static struct tracked *tracked_of(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
-void http_guard__active(struct http_guard *g, struct MHD_Connection *conn)
+/* A request is in (no longer waiting), or answered (waiting for the next). */
+static void set_waiting(struct http_guard *g, struct MHD_Connection *conn, bool waiting)
 {
 	struct tracked *t = tracked_of(conn);
 
 	if (!t)
 		return;
 	pthread_mutex_lock(&g->lock);
-	unlink_waiting(g, t);
+	if (waiting)
+		start_waiting(g, t);
+	else
+		unlink_waiting(g, t);
 	pthread_mutex_unlock(&g->lock);
+}
+
+void http_guard__active(struct http_guard *g, struct MHD_Connection *conn)
+{
+	set_waiting(g, conn, false);
 }
 
 void http_guard__idle(struct http_guard *g, struct MHD_Connection *conn)
 {
-	struct tracked *t = tracked_of(conn);
-
-	if (!t)
-		return;
-	pthread_mutex_lock(&g->lock);
-	start_waiting(g, t);
-	pthread_mutex_unlock(&g->lock);
+	set_waiting(g, conn, true);
 }
 
-/* With g->lock held: closes what waited too long; returns the milliseconds
- * until there may be something to do, UINT64_MAX for nothing. */
-static uint64_t sweep(struct http_guard *g)
+/* With g->lock held: closes what waited too long, and hands back the closings
+ * to report when a report is due; returns the milliseconds until there may be
+ * something to do, UINT64_MAX for nothing. */
+static uint64_t sweep(struct http_guard *g, unsigned long *slow, unsigned long *full)
 {
 	uint64_t now = clock__mono_ms(), next = UINT64_MAX;
 
@@ -223,9 +236,10 @@ static uint64_t sweep(struct http_guard *g)
 	}
 	if (g->closed_slow || g->closed_full) {
 		if (!g->reported_ms || now - g->reported_ms >= REPORT_MS) {
-			log_warn("http: closed %lu connections that sent no whole request within %d s and %lu beyond %d waiting at once",
-				 g->closed_slow, GUARD_HEADER_TIMEOUT_MS / 1000, g->closed_full,
-				 GUARD_WAITING_MAX);
+			/* Logged by the caller once the lock is let go: a slow stderr
+			 * must not hold up every HTTP thread. */
+			*slow = g->closed_slow;
+			*full = g->closed_full;
 			g->closed_slow = g->closed_full = 0;
 			g->reported_ms = now;
 		} else {
@@ -245,8 +259,17 @@ static void *sweeper(void *arg)
 
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
-		uint64_t next = sweep(g);
+		unsigned long slow = 0, full = 0;
+		uint64_t next = sweep(g, &slow, &full);
 		struct timespec until = clock__deadline(next == UINT64_MAX ? 0 : next);
+
+		if (slow || full) {
+			pthread_mutex_unlock(&g->lock);
+			log_warn("http: closed %lu connections that sent no whole request within %d s and %lu beyond %d waiting at once",
+				 slow, GUARD_HEADER_TIMEOUT_MS / 1000, full, GUARD_WAITING_MAX);
+			pthread_mutex_lock(&g->lock);
+			continue;
+		}
 
 		if (next == UINT64_MAX)
 			pthread_cond_wait(&g->wake, &g->lock);

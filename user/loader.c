@@ -19,18 +19,9 @@ struct loader {
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t n;
-
-	if (level == LIBBPF_DEBUG && log__level() > LOG_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	if (n && line[n - 1] == '\n')
-		line[n - 1] = '\0';
 	/* libbpf's own lines already start with "libbpf: ". */
-	log__msg(level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG, "%s%s",
-		 strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
+	log__vmsg(level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG,
+		  strncmp(fmt, "libbpf: ", 8) ? "libbpf: " : "", fmt, ap);
 	return 0;
 }
 

@@ -32,22 +32,45 @@ enum log_level log__level(void)
 	return min_level;
 }
 
-void log__msg(enum log_level level, const char *fmt, ...)
+/*
+ * Lines carry bytes other people chose (process names, peer input): a
+ * control character or a newline there could forge a line of its own, so
+ * each becomes '?'. A trailing newline (libbpf's, libmicrohttpd's) is dropped.
+ */
+static void tame(char *line)
+{
+	size_t n = strlen(line);
+
+	if (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
+}
+
+void log__vmsg(enum log_level level, const char *prefix, const char *fmt, va_list ap)
 {
 	char line[1024], stamp[32];
 	struct timespec now;
 	struct tm tm;
-	va_list ap;
 
 	if (level < min_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
+	tame(line);
 	/* A single write keeps lines from concurrent threads whole. */
-	fprintf(stderr, "%s.%03ldZ %-5s %s\n", stamp, now.tv_nsec / 1000000, level_names[level],
-		line);
+	fprintf(stderr, "%s.%03ldZ %-5s %s%s\n", stamp, now.tv_nsec / 1000000, level_names[level],
+		prefix, line);
+}
+
+void log__msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log__vmsg(level, "", fmt, ap);
+	va_end(ap);
 }

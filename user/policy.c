@@ -64,7 +64,7 @@ static void take_result(struct entry *e, const struct sample *s, const struct me
 			uint64_t now_ms)
 {
 	const struct memtide_hook_report *r = &s->hook.last_trim;
-	uint64_t released = r->rss_before > r->rss_after ? r->rss_before - r->rss_after : 0;
+	uint64_t released = memtide_hook_released(r);
 	uint64_t wait;
 
 	e->trims_seen = s->hook.trims;

@@ -56,6 +56,7 @@ gc() { curl -s -o "$WORK/gc.json" -w '%{http_code}' -X POST "$@"; }
 check "POST without a token is 401" test "$(gc "$MT_URL/api/v1/memory/gc")" = 401
 check "POST with a wrong token is 401" test "$(gc -H "Authorization: Bearer nope" "$MT_URL/api/v1/memory/gc")" = 401
 check "POST with the token is 200" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc")" = 200
+check "the scheme is case-insensitive (RFC 7235): bearer" test "$(gc -H "Authorization: bearer t0ken-$$" "$MT_URL/api/v1/memory/gc")" = 200
 check "gc answers that no target qualifies" test "$(json 'd["results"], d["message"].startswith("no target")' <"$WORK/gc.json")" = "[] True"
 check "gc ?pid=N answers per target" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?pid=$F_PID")" = 200
 check "gc ?pid=N of an unhooked process: not trimmed, never signalled" test "$(json 'd["results"][0]["pid"], d["results"][0]["trimmed"], d["results"][0]["reason"]' <"$WORK/gc.json")" = "$F_PID False no control hook loaded: never signalled"

@@ -123,6 +123,21 @@ echo "# 503 answers so far: $n_503; refusals logged: $n_logged"
 check "refusals are logged at a bounded rate (<= 20 per 10 s)" test "$n_logged" -le 40 -a "$n_logged" -lt "$n_503"
 check "with a count of those left out" wait_until 12 grep -qE "gc requests: [0-9]+ more refusals in 10 s were not logged" "$MT_LOG"
 
+# --- a target that exits while its POST waits: answered at once, not at the deadline ---
+wait "${POSTERS[@]}"
+spawn G env LD_PRELOAD="$HOOK" MEMTIDE_HOOK_INTERVAL_MS=500 "$TARGETS/stubborn"
+ready G
+check "a fourth hooked process is probed" wait_until 10 grep -q "pid $G_PID (stubborn): control hook reports probed" "$MT_LOG"
+wait_until 10 hook_figures "$G_PID"
+( curl -s -o "$WORK/gone.json" -w '%{http_code} %{time_total}' -m 30 -X POST "$MT_URL/api/v1/memory/gc?pid=$G_PID" >"$WORK/gone.out" ) &
+GONE=$!
+sleep 0.5
+kill -KILL "$G_PID"
+wait "$GONE"
+echo "# a POST whose target died: $(cat "$WORK/gone.out") $(cat "$WORK/gone.json")"
+check "a POST whose target dies is answered within 5 s" awk '$1 == 200 && $2 < 5 { ok = 1 } END { exit !ok }' "$WORK/gone.out"
+check "saying the process is gone" test "$(json 'd["results"][0]["reason"]' <"$WORK/gone.json")" = "the process is gone"
+
 # --- shutdown with POSTs still waiting: answered 503 at once, the agent exits ---
 ( curl -s -o /dev/null -w '%{http_code} %{time_total}' -m 30 -X POST "$MT_URL/api/v1/memory/gc?pid=$S_PID" >"$WORK/last.out" ) &
 LAST=$!
@@ -131,6 +146,5 @@ stop_memtide
 wait "$LAST"
 echo "# a POST waiting at SIGTERM: $(cat "$WORK/last.out")"
 check "a POST waiting at shutdown is answered 503 at once" awk '$1 == 503 && $2 < 3 { ok = 1 } END { exit !ok }' "$WORK/last.out"
-wait "${POSTERS[@]}"
 check "no POST was left without an answer" sh -c "! cat $WORK/post.* | grep -q '^000 '"
 finish

@@ -32,6 +32,7 @@ memory:
 targets:
   - match: { hooked: true, comm: "^(hsleep|hroot|hempty|htwice)$" }
     heap: hook
+  - match: { comm: "^evil" }
 exporter:
   listen: "127.0.0.1:$PORT"
 YAML
@@ -99,5 +100,11 @@ for p in EMPTY TWICE; do
 done
 check "MEMTIDE_HOOK_SIGNAL= (empty): trimmed on the hook's own signal" test "$(json 'd["results"][0]["trimmed"]' <"$WORK/gc-EMPTY.json")" = True
 check "MEMTIDE_HOOK_SIGNAL twice: trimmed on the signal the hook took (the first)" test "$(json 'd["results"][0]["trimmed"]' <"$WORK/gc-TWICE.json")" = True
+# --- a process name with a newline cannot forge a line of the agent's log ---
+python3 -c 'import ctypes, time; ctypes.CDLL(None).prctl(15, b"evil\nforged", 0, 0, 0); time.sleep(30)' &
+EVIL=$!
+PIDS+=("$EVIL")
+check "the process is tracked, its name tamed in the log" wait_until 10 grep -q "tracking pid $EVIL (evil?forged)" "$MT_LOG"
+check "no log line starts with what followed the newline" sh -c "! grep -q '^forged' '$MT_LOG'"
 for p in ROOTP EMPTY TWICE; do hd "$p" exit; done
 finish

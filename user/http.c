@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "config.h"
 #include "exposition.h"
+#include "gzip.h"
 #include "http.h"
 #include "http_guard.h"
 #include "http_int.h"
@@ -113,15 +114,46 @@ int http_pid_argument(struct MHD_Connection *conn)
 	return parse_uint(v, 4194304, &pid) || pid == 0 ? -1 : (int)pid;
 }
 
+static void release_snapshot(void *snapshot)
+{
+	snapshot__put(snapshot);
+}
+
 static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn,
 				     struct snapshot *s, struct request *req)
 {
+	const char *body, *accept;
+	size_t len;
+	bool gzip;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
 	(void)h;
 	(void)req;
 	if (!s || !s->metrics)
 		return http_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
-	return reply(conn, MHD_HTTP_OK, EXPOSITION_CONTENT_TYPE, s->metrics, s->metrics_len,
-		     MHD_RESPMEM_MUST_COPY, NULL);
+	accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	/* Identity when compression fails: the scrape still succeeds. */
+	gzip = gzip__accepted(accept) && !snapshot__metrics_gzip(s, &body, &len);
+	if (!gzip) {
+		body = s->metrics;
+		len = s->metrics_len;
+	}
+	/* The snapshot outlives the response: MHD copies nothing. */
+	r = MHD_create_response_from_buffer_with_free_callback_cls(
+		len, (void *)body, release_snapshot, snapshot__get(s));
+	if (!r) {
+		snapshot__put(s);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, EXPOSITION_CONTENT_TYPE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gzip)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
 }
 
 static enum MHD_Result serve_health(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
@@ -328,6 +360,8 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
+				     /* first, or MHD warns about its place through stderr */
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
 				     MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
@@ -336,7 +370,7 @@ int http__start(const char *host, unsigned int port, struct http **out)
 				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
 				     MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 				     MHD_OPTION_NOTIFY_CONNECTION, http_guard__notify, h->guard,
-				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+				     MHD_OPTION_END);
 	if (!h->daemon) {
 		log_error("cannot listen on %s:%u (in use, or not an address of this host)", host,
 			  port);

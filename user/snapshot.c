@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <pthread.h>
 #include <math.h>
 #include <stdlib.h>
+#include "gzip.h"
 #include "snapshot.h"
 
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,6 +21,7 @@ struct snapshot *snapshot__new(size_t capacity)
 		return NULL;
 	}
 	s->refs = 1;
+	pthread_mutex_init(&s->gzip_lock, NULL);
 	return s;
 }
 
@@ -35,7 +38,25 @@ void snapshot__put(struct snapshot *s)
 		return;
 	free(s->samples);
 	free(s->metrics);
+	free(s->metrics_gzip);
+	pthread_mutex_destroy(&s->gzip_lock);
 	free(s);
+}
+
+int snapshot__metrics_gzip(struct snapshot *s, const char **data, size_t *len)
+{
+	int ret = 0;
+
+	if (!s->metrics)
+		return -ENODATA;
+	pthread_mutex_lock(&s->gzip_lock);
+	if (!s->metrics_gzip)
+		ret = gzip__compress(s->metrics, s->metrics_len, &s->metrics_gzip,
+				     &s->metrics_gzip_len);
+	*data = s->metrics_gzip;
+	*len = s->metrics_gzip_len;
+	pthread_mutex_unlock(&s->gzip_lock);
+	return ret;
 }
 
 /* Takes over the caller's reference. */

@@ -6,6 +6,7 @@
 #ifndef MEMTIDE_SNAPSHOT_H
 #define MEMTIDE_SNAPSHOT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +66,10 @@ struct snapshot {
 	/* Prometheus text, rendered once for /metrics, the textfile and pushes. */
 	char *metrics;
 	size_t metrics_len;
+	/* The same, gzip-compressed on the first scrape that asks for it. */
+	pthread_mutex_t gzip_lock;
+	char *metrics_gzip;
+	size_t metrics_gzip_len;
 };
 
 /* The heap figures either heap tier gives (has_heap or has_hook); NaN where
@@ -78,6 +83,8 @@ void sample__heap_view(const struct sample *s, struct heap_view *out);
 
 struct snapshot *snapshot__new(size_t capacity);
 struct snapshot *snapshot__get(struct snapshot *s);
+/* The metrics text gzip-compressed, made once per snapshot; 0 or -errno. */
+int snapshot__metrics_gzip(struct snapshot *s, const char **data, size_t *len);
 void snapshot__put(struct snapshot *s);
 
 /* The latest snapshot, shared between the collector and the HTTP threads. */

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The scalar parsers behind configuration values and cgroup limits, on any
- * string, with the ranges they promise checked. */
+/* The scalar parsers behind configuration values, cgroup limits and request
+ * headers, on any string, with the ranges they promise checked. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
 #include "fuzz.h"
+#include "gzip.h"
 #include "log.h"
 #include "procfs.h"
 
@@ -39,6 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!log__parse_level(s, &level))
 		FUZZ_CHECK(level >= LOG_DEBUG && level <= LOG_ERROR);
 	procfs__parse_limit(s, &u);
+	/* Accept-Encoding is any client's bytes. */
+	gzip__accepted(s);
 	free(s);
 	return 0;
 }

@@ -129,5 +129,25 @@ wait "$IDLE"
 echo "# idle connections opened: $(cat "$WORK/idle.out")"
 check "after the idle connections /metrics answers" wait_until 15 curl -sf -o /dev/null "$MT_URL/metrics"
 check_rss_bounded "$rss_before"
+
+# gzip, as Prometheus asks: the same page as identity, by gzip's own reader
+# (both reads of one snapshot: retried until the timestamp holds still).
+for _ in 1 2 3 4 5; do
+	t1=$(snapshot_time)
+	curl -s -D "$WORK/gz.hdr" -H 'Accept-Encoding: gzip' -o "$WORK/page.gz" "$MT_URL/metrics"
+	scrape >"$WORK/page.txt"
+	t2=$(snapshot_time)
+	[ "$t1" = "$t2" ] && break
+done
+check "Accept-Encoding: gzip gets Content-Encoding: gzip" grep -qi '^content-encoding: gzip' "$WORK/gz.hdr"
+check "/metrics says it varies by Accept-Encoding" grep -qi '^vary: accept-encoding' "$WORK/gz.hdr"
+check "the gzip page is the identity page" sh -c "gzip -dc '$WORK/page.gz' | cmp -s - '$WORK/page.txt'"
+check "the gzip page is smaller" test "$(stat -c %s "$WORK/page.gz")" -lt "$(stat -c %s "$WORK/page.txt")"
+curl -s -D "$WORK/id.hdr" -o /dev/null -H 'Accept-Encoding: gzip;q=0' "$MT_URL/metrics"
+check "gzip;q=0 gets identity" sh -c "grep -q '^HTTP/1.1 200' '$WORK/id.hdr' && ! grep -qi '^content-encoding' '$WORK/id.hdr'"
+echo "# /metrics: $(stat -c %s "$WORK/page.txt") bytes, gzip $(stat -c %s "$WORK/page.gz")"
+# Debug logging of the libraries: one prefix each, no complaint about our setup.
+check "the debug log has no doubled libbpf prefix" sh -c "grep -q 'libbpf: ' '$MT_LOG' && ! grep -q 'libbpf: libbpf:' '$MT_LOG'"
+check "libmicrohttpd does not complain about its logger" sh -c "! grep -q 'not the first option' '$MT_LOG'"
 check "the agent is still running" kill -0 "$MT_PID"
 finish

@@ -42,6 +42,7 @@ struct agent {
 	struct push *push;
 	bool reload_ok;
 	double reload_time, start_time;
+	char node[NODE_NAME_LEN];
 };
 
 static bool loopback(const char *host)
@@ -80,6 +81,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	a->once = once;
 	a->reload_ok = true;
 	a->start_time = a->reload_time = clock__unix();
+	node__name(a->node, sizeof(a->node));
 	err = loader__open(&a->loader);
 	if (err)
 		goto free_agent;
@@ -175,6 +177,7 @@ static struct snapshot *take_snapshot(struct agent *a)
 	snap->agent.config_reload_ok = a->reload_ok;
 	snap->agent.config_reload_time = a->reload_time;
 	snap->agent.start_time = a->start_time;
+	memcpy(snap->agent.node, a->node, sizeof(a->node));
 	snap->agent.collect_seconds = (double)(clock__boot_ns() - start) / 1e9;
 	push__stats(a->push, &snap->agent.push);
 	alerts__evaluate(a->alerts, snap, clock__mono_ms());

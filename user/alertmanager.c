@@ -16,6 +16,7 @@
 #include "api.h"
 #include "clock.h"
 #include "log.h"
+#include "node.h"
 
 #define MAX_BATCH 1024
 #define TICK_MS 250
@@ -24,7 +25,7 @@
 struct alertmanager {
 	struct alertmanager_config cfg;
 	char *url;
-	char instance[256];
+	char instance[NODE_NAME_LEN];
 	struct alerts *alerts;
 	CURL *curl;
 	pthread_t thread;
@@ -144,7 +145,6 @@ static void *run(void *arg)
 int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *alerts,
 			struct alertmanager **out)
 {
-	const char *node = getenv("NODE_NAME");
 	struct alertmanager *am;
 	size_t n;
 	int err = -ENOMEM;
@@ -166,10 +166,7 @@ int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *al
 		goto free_am;
 	memcpy(am->url, cfg->url, n);
 	memcpy(am->url + n, "/api/v2/alerts", sizeof("/api/v2/alerts"));
-	if (node && *node)
-		snprintf(am->instance, sizeof(am->instance), "%s", node);
-	else if (gethostname(am->instance, sizeof(am->instance) - 1))
-		snprintf(am->instance, sizeof(am->instance), "unknown");
+	node__name(am->instance, sizeof(am->instance));
 	am->curl = curl_easy_init();
 	if (!am->curl)
 		goto free_url;

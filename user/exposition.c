@@ -259,6 +259,11 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	l[0] = (struct label){ "version", MEMTIDE_VERSION };
 	expo__sample(b, "memtide_build_info", l, 1, 1);
 
+	expo__family(b, "memtide_node_info", "gauge",
+		     "The node's name, as the Alertmanager sender and the Pushgateway group give it; always 1.");
+	l[0] = (struct label){ "node", a->node };
+	expo__sample(b, "memtide_node_info", l, 1, 1);
+
 	expo__family(b, "memtide_start_time_seconds", "gauge",
 		     "When the agent started, in unix seconds.");
 	expo__sample(b, "memtide_start_time_seconds", NULL, 0, a->start_time);

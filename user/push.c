@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "exposition.h"
 #include "log.h"
+#include "node.h"
 #include "push.h"
 #include "snapshot.h"
 
@@ -241,17 +242,12 @@ static void *run(void *arg)
 
 static char *instance_name(const struct push_config *cfg)
 {
-	const char *node = getenv("NODE_NAME");
-	char host[256];
+	char node[NODE_NAME_LEN];
 
 	if (cfg->instance)
 		return strdup(cfg->instance);
-	if (node && *node)
-		return strdup(node);
-	if (gethostname(host, sizeof(host)))
-		return strdup("unknown");
-	host[sizeof(host) - 1] = '\0';
-	return strdup(host);
+	node__name(node, sizeof(node));
+	return strdup(node);
 }
 
 static int build_url(struct push *p)

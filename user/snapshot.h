@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "config.h"
+#include "node.h"
 #include "procfs.h"
 #include "push.h"
 #include "uprobe.h"
@@ -51,6 +52,7 @@ struct agent_stats {
 	double config_reload_time;
 	double collect_seconds;
 	double start_time;
+	char node[NODE_NAME_LEN];
 	bool bpf_ok; /* the kernel tier answered this snapshot */
 	uint64_t alerts_firing[4]; /* by enum alert_kind */
 	struct push_stats push;

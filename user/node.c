@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "node.h"
+
+void node__name(char *out, size_t len)
+{
+	const char *env = getenv("NODE_NAME");
+
+	if (!len)
+		return;
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return;
+	}
+	/* gethostname() need not terminate a truncated name. */
+	if (gethostname(out, len) || !out[0])
+		snprintf(out, len, "unknown");
+	out[len - 1] = '\0';
+}

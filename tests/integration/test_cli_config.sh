@@ -70,7 +70,9 @@ exporter:
   listen: "127.0.0.1:${2:-$PORT}"
 YAML
 }
-
+reloads() { grep -c "configuration reloaded from" "$MT_LOG"; }
+reloaded_since() { test "$(reloads)" -gt "$1"; } # $1: reloads before
+listen_warnings() { grep -c "exporter.listen changes take effect at restart" "$MT_LOG"; }
 write_config "^sleep$"
 start_memtide "$WORK/live.yaml" || { not_ok "memtide starts" "see log"; finish; }
 check "sleeper tracked" wait_until 10 sh -c "curl -sf $MT_URL/metrics | grep -q 'memory_sys_bytes{pid=\"$SLEEPER\"'"
@@ -85,6 +87,18 @@ write_config "^no-such-process$"
 kill -HUP "$MT_PID"
 check "a good reload sets the metric back to 1" wait_until 10 sh -c "curl -sf $MT_URL/metrics | grep -q '^memtide_config_last_reload_successful 1'"
 check "the new targets apply" wait_until 10 sh -c "! curl -sf $MT_URL/metrics | grep -q 'pid=\"$SLEEPER\"'"
+# exporter.listen needs a restart: a change warns, the same value restored does not.
+n=$(reloads)
+write_config "^no-such-process$" "$(free_port)"
+kill -HUP "$MT_PID"
+check "a reload with a new listen address is taken" wait_until 10 reloaded_since "$n"
+check "a changed exporter.listen warns" test "$(listen_warnings)" = 1
+n=$(reloads)
+write_config "^no-such-process$"
+kill -HUP "$MT_PID"
+check "a reload with the listen address restored is taken" wait_until 10 reloaded_since "$n"
+check "a restored exporter.listen does not warn again" test "$(listen_warnings)" = 1
+check "still serving on the first address" test "$(metric memtide_config_last_reload_successful '')" = 1
 
 # HTTP: unknown paths and wrong methods get 4xx with a JSON body; the server stays up.
 code() { curl -s -o "$WORK/body" -w '%{http_code}' "$@"; }

@@ -40,6 +40,7 @@ struct agent {
 	struct collector *collector;
 	struct http *http;
 	struct push *push;
+	struct listen_addr listen; /* what the server is bound to: a reload cannot move it */
 	bool reload_ok;
 	double reload_time, start_time;
 	char node[NODE_NAME_LEN];
@@ -58,6 +59,10 @@ static int start_http(struct agent *a)
 
 	if (err)
 		return err;
+	a->listen.port = e->listen.port;
+	a->listen.host = strdup(e->listen.host);
+	if (!a->listen.host)
+		return -ENOMEM;
 	err = http__set_token(a->http, a->cfg->api.token);
 	if (err)
 		return err;
@@ -132,6 +137,7 @@ destroy_uprobe:
 	uprobe__destroy(a->uprobe);
 	loader__destroy(a->loader);
 free_agent:
+	free(a->listen.host);
 	free(a);
 	return err;
 }
@@ -160,6 +166,7 @@ void agent__free(struct agent *a)
 	trim__free(a->trim);
 	loader__destroy(a->loader);
 	config__free(a->cfg);
+	free(a->listen.host);
 	free(a);
 }
 
@@ -212,8 +219,10 @@ static void reload(struct agent *a)
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	if (strcmp(next->exporter.listen.host, a->cfg->exporter.listen.host) ||
-	    next->exporter.listen.port != a->cfg->exporter.listen.port)
+	/* Against the bound address, not the last file: a value changed and then
+	 * restored is no change. */
+	if (a->listen.host && (strcmp(next->exporter.listen.host, a->listen.host) ||
+			       next->exporter.listen.port != a->listen.port))
 		log_warn("reload: exporter.listen changes take effect at restart");
 	if (!push__same_config(&next->push, &a->cfg->push) ||
 	    next->memory.monitor_interval_ms != a->cfg->memory.monitor_interval_ms) {

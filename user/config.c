@@ -73,16 +73,6 @@ int config_each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_
 	return 0;
 }
 
-/* Sections whose keys are plain typed scalars are described by tables. */
-enum kind { K_DURATION, K_PERCENT, K_BOOL, K_MB, K_COUNT, K_STRING, K_NONEMPTY, K_URL,
-	    K_ABSPATH, K_LISTEN };
-
-struct key_spec {
-	const char *key;
-	enum kind kind;
-	size_t offset;
-};
-
 #define MAX_SECTION_KEYS 16
 
 struct table_walk {
@@ -150,7 +140,20 @@ static const struct key_spec api_keys[] = {
 	{ "gc_min_interval", K_DURATION, offsetof(struct config, memory.api_gc_min_interval_ms) },
 };
 
-#define TABLE(name, keys, base) { name, keys, sizeof(keys) / sizeof(keys[0]), base, { 0 } }
+#define N(keys) (sizeof(keys) / sizeof(keys[0]))
+#define TABLE(name, keys, base) { name, keys, N(keys), base, { 0 } }
+
+/* The same tables, for config__print(); targets come after memory. */
+const struct config_section config_sections[] = {
+	{ "memory", memory_keys, N(memory_keys), offsetof(struct config, memory) },
+	{ "exporter", exporter_keys, N(exporter_keys), offsetof(struct config, exporter) },
+	{ "pushgateway", push_keys, N(push_keys), offsetof(struct config, push) },
+	{ "api", api_keys, N(api_keys), 0 },
+	{ "alerts", alerts_keys, N(alerts_keys), offsetof(struct config, alerts) },
+	{ "alertmanager", alertmanager_keys, N(alertmanager_keys),
+	  offsetof(struct config, alertmanager) },
+};
+const size_t config_n_sections = N(config_sections);
 
 /* Replaces a string field; an empty value clears it. */
 static int set_string(char **field, const char *s)
@@ -251,41 +254,23 @@ static yaml_node_t *value_node(struct table_walk *w, const char *key)
 	return NULL;
 }
 
-/* Where two settings disagree: the first one the file gives, else the section. */
-static yaml_node_t *where(struct table_walk *w, yaml_node_t *map, const char *a, const char *b)
-{
-	yaml_node_t *n = value_node(w, a);
-
-	if (!n)
-		n = value_node(w, b);
-	return n ? n : map;
-}
-
 static int load_memory(struct ctx *c, yaml_node_t *map, struct memory_config *m)
 {
 	struct table_walk w = TABLE("memory", memory_keys, m);
+	struct memory_given g;
 	int err = load_table(c, map, &w);
 
 	if (err)
 		return err;
-	if (m->low_water_mark_percent >= m->high_water_mark_percent)
-		return config_fail(c, where(&w, map, "low_water_mark_percent", "high_water_mark_percent"),
-			    "low_water_mark_percent (%g) must be below high_water_mark_percent (%g)",
-			    m->low_water_mark_percent, m->high_water_mark_percent);
-	if (m->high_water_mark_percent > m->force_gc_threshold)
-		return config_fail(c, where(&w, map, "high_water_mark_percent", "force_gc_threshold"),
-			    "high_water_mark_percent (%g) must not exceed force_gc_threshold (%g)",
-			    m->high_water_mark_percent, m->force_gc_threshold);
-	if (m->alert_threshold > m->force_gc_threshold)
-		return config_fail(c, where(&w, map, "alert_threshold", "force_gc_threshold"),
-			    "alert_threshold (%g) must not exceed force_gc_threshold (%g)",
-			    m->alert_threshold, m->force_gc_threshold);
-	if (m->max_memory_mb && m->max_heap_mb > m->max_memory_mb)
-		return config_fail(c, where(&w, map, "max_heap_mb", "max_memory_mb"),
-			    "max_heap_mb (%llu) must not exceed max_memory_mb (%llu)",
-			    (unsigned long long)m->max_heap_mb,
-			    (unsigned long long)m->max_memory_mb);
-	return 0;
+	g = (struct memory_given){
+		.low = value_node(&w, "low_water_mark_percent"),
+		.high = value_node(&w, "high_water_mark_percent"),
+		.alert = value_node(&w, "alert_threshold"),
+		.force = value_node(&w, "force_gc_threshold"),
+		.mem = value_node(&w, "max_memory_mb"),
+		.heap = value_node(&w, "max_heap_mb"),
+	};
+	return config_settle_memory(c, map, &g, m);
 }
 
 /* The token is read at load time, so a missing or empty file is a config error. */
@@ -369,8 +354,8 @@ static int set_defaults(struct config *cfg)
 {
 	cfg->memory = (struct memory_config){
 		.monitor_interval_ms = 30000,
-		.high_water_mark_percent = 80.0,
-		.low_water_mark_percent = 60.0,
+		.high_water_mark_percent = CONFIG_DEFAULT_HIGH,
+		.low_water_mark_percent = CONFIG_DEFAULT_LOW,
 		.alert_threshold = 90.0,
 		.enable_auto_gc = true,
 		.gc_interval_ms = 300000,
@@ -440,6 +425,9 @@ int config__parse(const char *name, const char *text, size_t len, struct config 
 	rc = root ? config_each_pair(&c, root, "the top level", top_pair, cfg) : 0;
 	if (!rc && !cfg->targets)
 		rc = default_targets(cfg);
+	/* Unset, the push interval follows the monitor interval. */
+	if (!rc && !cfg->push.interval_ms)
+		cfg->push.interval_ms = cfg->memory.monitor_interval_ms;
 	if (rc == -ENOMEM)
 		snprintf(err, CONFIG_ERR_LEN, "%s: out of memory", name);
 	yaml_document_delete(&doc);

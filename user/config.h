@@ -33,6 +33,7 @@ struct target_rule {
 	int pid;
 	regex_t comm;
 	regex_t cmdline;
+	char *comm_pattern, *cmdline_pattern; /* as written, for config__print() */
 	char *cgroup_prefix; /* NULL: any */
 	unsigned int top_rss; /* 0: no limit; else the N largest by RSS that match */
 	enum heap_tier heap;
@@ -52,7 +53,7 @@ struct push_config {
 	char *url; /* NULL: no push */
 	char *job;
 	char *instance; /* NULL: $NODE_NAME, else the host name */
-	uint64_t interval_ms; /* 0: the monitor interval */
+	uint64_t interval_ms; /* unset: the monitor interval */
 	uint64_t timeout_ms;
 	bool delete_on_shutdown;
 };
@@ -96,6 +97,11 @@ int config__parse(const char *name, const char *text, size_t len, struct config 
 		  char err[CONFIG_ERR_LEN]);
 void config__free(struct config *cfg);
 const char *heap_tier__name(enum heap_tier tier);
+
+struct buf;
+/* Appends @cfg as YAML that config__parse() reads back to the same settings:
+ * every key, defaults and derived values included. 0 or -errno. */
+int config__print(const struct config *cfg, struct buf *b);
 
 /* Scalar parsers, pure; 0 or -EINVAL. */
 int parse_duration_ms(const char *s, uint64_t *out);

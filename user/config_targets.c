@@ -122,7 +122,8 @@ static uint64_t regex_weight(const char *s, uint64_t budget)
 	return total[0];
 }
 
-static int compile_regex(struct ctx *c, yaml_node_t *v, const char *key, const char *s, regex_t *re)
+static int compile_regex(struct ctx *c, yaml_node_t *v, const char *key, const char *s, regex_t *re,
+			 char **pattern)
 {
 	uint64_t weight = regex_weight(s, REGEX_MAX_WEIGHT);
 	char why[128];
@@ -133,6 +134,9 @@ static int compile_regex(struct ctx *c, yaml_node_t *v, const char *key, const c
 			    "%s: regular expression too complex for regcomp() (groups nested over %d deep, or repetitions that expand it past %d elements, or with the file's other patterns past their budget): \"%s\"",
 			    key, REGEX_MAX_DEPTH, REGEX_MAX_WEIGHT, s);
 	c->regex_cost += weight * weight;
+	*pattern = strdup(s);
+	if (!*pattern)
+		return -ENOMEM;
 	rc = regcomp(re, s, REG_EXTENDED | REG_NOSUB);
 	if (rc == 0)
 		return 0;
@@ -162,10 +166,10 @@ static int match_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		r->pid = (int)n;
 		r->has_pid = true;
 	} else if (strcmp(key, "comm") == 0) {
-		err = compile_regex(c, v, key, s, &r->comm);
+		err = compile_regex(c, v, key, s, &r->comm, &r->comm_pattern);
 		r->has_comm = !err;
 	} else if (strcmp(key, "cmdline") == 0) {
-		err = compile_regex(c, v, key, s, &r->cmdline);
+		err = compile_regex(c, v, key, s, &r->cmdline, &r->cmdline_pattern);
 		r->has_cmdline = !err;
 	} else if (strcmp(key, "cgroup") == 0) {
 		if (*s != '/')
@@ -226,6 +230,8 @@ void config_rule_free(struct target_rule *r)
 		regfree(&r->comm);
 	if (r->has_cmdline)
 		regfree(&r->cmdline);
+	free(r->comm_pattern);
+	free(r->cmdline_pattern);
 	free(r->cgroup_prefix);
 }
 

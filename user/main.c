@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* memtide: command line, then wiring. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "agent.h"
+#include "buf.h"
 #include "config.h"
 #include "log.h"
 
@@ -22,11 +24,33 @@ static const char usage[] =
 	"Per-process memory agent: eBPF counters, Prometheus metrics.\n"
 	"\n"
 	"  -c, --config FILE      configuration (default /etc/memtide/memtide.yaml)\n"
-	"      --check-config     validate the configuration (or FILE) and exit (2 when invalid)\n"
+	"      --check-config     validate the configuration (or FILE), print it with every\n"
+	"                         default and derived value, and exit (2 when invalid)\n"
 	"      --once             collect for one monitor_interval, print /metrics, exit\n"
 	"  -l, --log-level LEVEL  debug, info, warn or error, any case (default info)\n"
 	"  -V, --version          print the version\n"
 	"  -h, --help             this text\n";
+
+/* --check-config: the effective configuration, which memtide reads back as it is. */
+static int print_config(const char *path, struct config *cfg)
+{
+	struct buf b;
+	int rc;
+
+	buf__init(&b, 64u << 20);
+	buf__addf(&b, "# %s: configuration is valid. Effective configuration (defaults and\n"
+		      "# derived values included):\n", path);
+	rc = config__print(cfg, &b);
+	config__free(cfg);
+	if (rc || fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout)) {
+		log_error("--check-config: cannot print the configuration: %s",
+			  strerror(rc ? -rc : errno));
+		buf__free(&b);
+		return 1;
+	}
+	buf__free(&b);
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -88,11 +112,8 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return EXIT_CONFIG;
 	}
-	if (check) {
-		printf("%s: configuration is valid\n", path);
-		config__free(cfg);
-		return 0;
-	}
+	if (check)
+		return print_config(path, cfg);
 	/* Before any thread starts, so only the main loop receives these. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include "buf.h"
 #include "config.h"
 #include "fuzz.h"
 
@@ -22,6 +23,8 @@ static void check_config(const struct config *cfg)
 	const struct memory_config *m = &cfg->memory;
 
 	FUZZ_CHECK(m->monitor_interval_ms > 0 && m->gc_interval_ms > 0);
+	FUZZ_CHECK(m->low_water_mark_percent > 0 && m->force_gc_threshold <= 100);
+	FUZZ_CHECK(cfg->push.interval_ms > 0);
 	FUZZ_CHECK(m->low_water_mark_percent < m->high_water_mark_percent);
 	FUZZ_CHECK(m->high_water_mark_percent <= m->force_gc_threshold);
 	FUZZ_CHECK(m->alert_threshold <= m->force_gc_threshold);
@@ -39,6 +42,27 @@ static void check_config(const struct config *cfg)
 	FUZZ_CHECK(cfg->exporter.listen.port > 0 && cfg->exporter.listen.port <= 65535);
 	FUZZ_CHECK(cfg->push.job && cfg->push.job[0]);
 	FUZZ_CHECK(cfg->alerts.history_size > 0);
+}
+
+/* --check-config's output loads, and prints the same again. */
+static void check_round_trip(const struct config *cfg)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config *again = NULL;
+	struct buf one, two;
+
+	buf__init(&one, FUZZ_BUF_MAX);
+	buf__init(&two, FUZZ_BUF_MAX);
+	FUZZ_CHECK(config__print(cfg, &one) == 0);
+	if (config__parse("printed", one.data, one.len, &again, err)) {
+		fprintf(stderr, "printed configuration refused: %s\n%s", err, one.data);
+		FUZZ_CHECK(!"the printed configuration loads");
+	}
+	FUZZ_CHECK(config__print(again, &two) == 0);
+	FUZZ_CHECK(one.len == two.len && memcmp(one.data, two.data, one.len) == 0);
+	config__free(again);
+	buf__free(&one);
+	buf__free(&two);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	rc = config__load(path, &cfg, err);
 	if (rc == 0) {
 		check_config(cfg);
+		check_round_trip(cfg);
 		config__free(cfg);
 		return 0;
 	}

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 #include <cmocka.h>
+#include "buf.h"
 #include "config.h"
 
 #define TOKEN_FIXTURE SOURCE_DIR "/tests/fixtures/token.txt"
@@ -57,7 +58,7 @@ static void defaults_are_the_spec(void **state)
 	assert_null(cfg->push.url);
 	assert_string_equal(cfg->push.job, "memtide");
 	assert_null(cfg->push.instance);
-	assert_int_equal(cfg->push.interval_ms, 0);
+	assert_int_equal(cfg->push.interval_ms, 30000); /* follows monitor_interval */
 	assert_int_equal(cfg->push.timeout_ms, 5000);
 	assert_true(cfg->push.delete_on_shutdown);
 	assert_null(cfg->api.token);
@@ -161,15 +162,6 @@ static void rejections(void **state)
 	parse_bad("memory:\n  alert_threshold: 101\n", "t.yaml:2:20:", "not a percentage");
 	parse_bad("memory:\n  enable_auto_gc: maybe\n", "t.yaml:2:19:", "not true or false");
 	parse_bad("memory:\n  max_memory_mb: -1\n", "t.yaml:2:18:", "whole number");
-	parse_bad("memory:\n  low_water_mark_percent: 80\n  high_water_mark_percent: 70\n",
-		  "t.yaml:2:27:", "must be below high_water_mark_percent");
-	parse_bad("memory:\n  low_water_mark_percent: 80\n", "t.yaml:2:27:",
-		  "low_water_mark_percent (80) must be below high_water_mark_percent (80)");
-	parse_bad("memory:\n  alert_threshold: 96\n", "t.yaml:2:20:",
-		  "must not exceed force_gc_threshold");
-	parse_bad("memory:\n  force_gc_threshold: 70\n  alert_threshold: 65\n", "t.yaml:2:23:",
-		  "high_water_mark_percent (80) must not exceed force_gc_threshold (70)");
-	parse_bad("memory:\n  max_heap_mb: 2048\n", "t.yaml:2:16:", "must not exceed max_memory_mb");
 	parse_bad("memory:\n  max_memory_mb: 1\n  max_memory_mb: 2\n", "t.yaml:3:3:",
 		  "duplicate key \"max_memory_mb\"");
 	parse_bad("memory: 5\n", "t.yaml:1:9:", "must be a mapping");
@@ -201,6 +193,168 @@ static void rejections(void **state)
 	parse_bad("api:\n  token_file: /nonexistent/token\n", "t.yaml:2:15:", "cannot read /nonexistent/token");
 	parse_bad("api:\n  token_file: /dev/null\n", "t.yaml:2:15:", "/dev/null is empty");
 	parse_bad("api:\n  token: x\n", "t.yaml:2:10:", "unknown key \"token\" in api");
+}
+
+struct memory_want {
+	double low, high, alert, force;
+	uint64_t mem, heap;
+};
+
+static void memory_is(const char *text, struct memory_want w)
+{
+	struct config *cfg = parse_ok(text);
+	const struct memory_config *m = &cfg->memory;
+
+	if (m->low_water_mark_percent != w.low || m->high_water_mark_percent != w.high ||
+	    m->alert_threshold != w.alert || m->force_gc_threshold != w.force ||
+	    m->max_memory_mb != w.mem || m->max_heap_mb != w.heap)
+		fail_msg("%s: got low %g high %g alert %g force %g mem %llu heap %llu", text,
+			 m->low_water_mark_percent, m->high_water_mark_percent, m->alert_threshold,
+			 m->force_gc_threshold, (unsigned long long)m->max_memory_mb,
+			 (unsigned long long)m->max_heap_mb);
+	config__free(cfg);
+}
+
+/* A key the file leaves out follows the ones it gives (README, "Configuration"). */
+static void unset_keys_follow(void **state)
+{
+	(void)state;
+	/* Defaults that agree with the file stay. */
+	memory_is("memory:\n  high_water_mark_percent: 90\n", (struct memory_want){ 60, 90, 90, 95, 1024, 512 });
+	memory_is("memory:\n  low_water_mark_percent: 70\n", (struct memory_want){ 70, 80, 90, 95, 1024, 512 });
+	/* max_heap_mb is half of max_memory_mb, rounded up; 0 (the limit) for 0. */
+	memory_is("memory: { max_memory_mb: 100 }\n", (struct memory_want){ 60, 80, 90, 95, 100, 50 });
+	memory_is("memory: { max_memory_mb: 2048 }\n", (struct memory_want){ 60, 80, 90, 95, 2048, 1024 });
+	memory_is("memory: { max_memory_mb: 1 }\n", (struct memory_want){ 60, 80, 90, 95, 1, 1 });
+	memory_is("memory: { max_memory_mb: 0 }\n", (struct memory_want){ 60, 80, 90, 95, 0, 0 });
+	/* max_memory_mb is twice max_heap_mb; not for 0, which means "the memory limit". */
+	memory_is("memory: { max_heap_mb: 2048 }\n", (struct memory_want){ 60, 80, 90, 95, 4096, 2048 });
+	memory_is("memory: { max_heap_mb: 100 }\n", (struct memory_want){ 60, 80, 90, 95, 200, 100 });
+	memory_is("memory: { max_heap_mb: 0 }\n", (struct memory_want){ 60, 80, 90, 95, 1024, 0 });
+	memory_is("memory: { max_heap_mb: 1099511627776 }\n",
+		  (struct memory_want){ 60, 80, 90, 95, 1099511627776ULL, 1099511627776ULL });
+	/* low keeps its 20-point gap below high, or half of high when that is nearer. */
+	memory_is("memory: { high_water_mark_percent: 50 }\n", (struct memory_want){ 30, 50, 90, 95, 1024, 512 });
+	memory_is("memory: { high_water_mark_percent: 10 }\n", (struct memory_want){ 5, 10, 90, 95, 1024, 512 });
+	/* high keeps the gap above low, at most 100; force_gc_threshold rises to it. */
+	memory_is("memory: { low_water_mark_percent: 85 }\n", (struct memory_want){ 85, 100, 90, 100, 1024, 512 });
+	memory_is("memory: { low_water_mark_percent: 80 }\n", (struct memory_want){ 80, 100, 90, 100, 1024, 512 });
+	/* force_gc_threshold rises to alert_threshold and high_water_mark_percent. */
+	memory_is("memory: { alert_threshold: 99 }\n", (struct memory_want){ 60, 80, 99, 99, 1024, 512 });
+	memory_is("memory: { high_water_mark_percent: 97 }\n", (struct memory_want){ 60, 97, 90, 97, 1024, 512 });
+	memory_is("memory: { high_water_mark_percent: 70, alert_threshold: 98 }\n",
+		  (struct memory_want){ 60, 70, 98, 98, 1024, 512 });
+	/* A lower force_gc_threshold pulls high, alert and then low down. */
+	memory_is("memory: { force_gc_threshold: 85 }\n", (struct memory_want){ 60, 80, 85, 85, 1024, 512 });
+	memory_is("memory: { force_gc_threshold: 70, alert_threshold: 65 }\n",
+		  (struct memory_want){ 60, 70, 65, 70, 1024, 512 });
+	memory_is("memory: { force_gc_threshold: 50 }\n", (struct memory_want){ 30, 50, 50, 50, 1024, 512 });
+	/* Between a given low and force, high takes the gap, capped by force. */
+	memory_is("memory: { low_water_mark_percent: 85, force_gc_threshold: 90 }\n",
+		  (struct memory_want){ 85, 90, 90, 90, 1024, 512 });
+	memory_is("memory: { low_water_mark_percent: 10, force_gc_threshold: 20 }\n",
+		  (struct memory_want){ 10, 20, 20, 20, 1024, 512 });
+	/* Keys outside memory: the push interval follows monitor_interval. */
+	{
+		struct config *cfg = parse_ok("memory: { monitor_interval: 7s }\n");
+
+		assert_int_equal(cfg->push.interval_ms, 7000);
+		config__free(cfg);
+	}
+}
+
+/* Both keys in the file: an error at the later one, naming both. */
+static void given_keys_contradict(void **state)
+{
+	(void)state;
+	parse_bad("memory:\n  low_water_mark_percent: 80\n  high_water_mark_percent: 70\n",
+		  "t.yaml:3:28:", "low_water_mark_percent (80) must be below high_water_mark_percent (70)");
+	parse_bad("memory:\n  high_water_mark_percent: 70\n  low_water_mark_percent: 70\n",
+		  "t.yaml:3:27:", "low_water_mark_percent (70) must be below high_water_mark_percent (70)");
+	parse_bad("memory:\n  force_gc_threshold: 70\n  high_water_mark_percent: 75\n",
+		  "t.yaml:3:28:", "high_water_mark_percent (75) must not exceed force_gc_threshold (70)");
+	parse_bad("memory:\n  alert_threshold: 96\n  force_gc_threshold: 95\n", "t.yaml:3:23:",
+		  "alert_threshold (96) must not exceed force_gc_threshold (95)");
+	parse_bad("memory:\n  max_heap_mb: 2048\n  max_memory_mb: 1024\n", "t.yaml:3:18:",
+		  "max_heap_mb (2048) must not exceed max_memory_mb (1024)");
+	parse_bad("memory:\n  max_memory_mb: 100\n  max_heap_mb: 101\n", "t.yaml:3:16:",
+		  "max_heap_mb (101) must not exceed max_memory_mb (100)");
+	/* high left out must fit between low and force. */
+	parse_bad("memory:\n  low_water_mark_percent: 90\n  force_gc_threshold: 90\n", "t.yaml:3:23:",
+		  "low_water_mark_percent (90) must be below force_gc_threshold (90)");
+	/* ... and below 100. */
+	parse_bad("memory:\n  low_water_mark_percent: 100\n", "t.yaml:2:27:",
+		  "low_water_mark_percent (100) must be below 100");
+	/* Only the smallest double has no room below it. */
+	parse_bad("memory:\n  high_water_mark_percent: 2.2250738585072014e-308\n", "t.yaml:2:28:",
+		  "leaves no room");
+	/* max_memory_mb: 0 (the process's limit) takes any max_heap_mb. */
+	memory_is("memory: { max_memory_mb: 0, max_heap_mb: 4096 }\n",
+		  (struct memory_want){ 60, 80, 90, 95, 0, 4096 });
+}
+
+/* Prints @text's configuration, reads the output back and prints that: the same. */
+static char *print_twice(const char *text)
+{
+	struct config *cfg = parse_ok(text), *again;
+	struct buf one, two;
+	char *out;
+
+	buf__init(&one, 1 << 24);
+	buf__init(&two, 1 << 24);
+	assert_int_equal(config__print(cfg, &one), 0);
+	again = parse_ok(one.data);
+	assert_int_equal(config__print(again, &two), 0);
+	assert_string_equal(one.data, two.data);
+	config__free(cfg);
+	config__free(again);
+	buf__free(&two);
+	out = buf__steal(&one, &(size_t){ 0 });
+	return out;
+}
+
+static void print_round_trips(void **state)
+{
+	char *out;
+
+	(void)state;
+	out = print_twice("memory: { max_memory_mb: 100 }\n");
+	assert_non_null(strstr(out, "\n  max_memory_mb: 100\n  max_heap_mb: 50\n"));
+	assert_non_null(strstr(out, "\n  monitor_interval: 30s\n"));
+	assert_non_null(strstr(out, "\ntargets:\n  - match: { top_rss: 10 }\n    heap: none\n"));
+	assert_non_null(strstr(out, "\n  listen: \"127.0.0.1:9464\"\n"));
+	assert_non_null(strstr(out, "\n  url: \"\"\n  job: \"memtide\"\n"));
+	assert_non_null(strstr(out, "\n  interval: 30s\n"));
+	free(out);
+	/* Every kind of value, and strings YAML must read back unchanged. */
+	out = print_twice("memory:\n  monitor_interval: 1h30m\n  gc_interval: 1500ms\n"
+			  "  high_water_mark_percent: 0.1\n  alert_threshold: 33.333333333333336\n"
+			  "targets:\n"
+			  "  - match: { comm: \"a\\\"b\\\\c\\td\\u2028\\x85\\u00e9\", pid: 7 }\n"
+			  "    heap: uprobe\n"
+			  "  - match: { cmdline: \"--port=[0-9]+\", cgroup: \"/a b\", hooked: true, top_rss: 2 }\n"
+			  "    heap: hook\n"
+			  "exporter: { listen: \"[::1]:9100\" }\n"
+			  "pushgateway: { url: \"http://h:9091/\", instance: \"x: y\", interval: 2w }\n"
+			  "api: { token_file: " TOKEN_FIXTURE ", gc_min_interval: 1d }\n"
+			  "alerts: { trim_cpu_percent: 12.5, leak_objects: 5 }\n"
+			  "alertmanager: { url: \"https://am/\" }\n");
+	assert_non_null(strstr(out, "\n  monitor_interval: 90m\n  high_water_mark_percent: 0.1\n"
+				    "  low_water_mark_percent: 0.05\n  alert_threshold: 33.333333333333336\n"));
+	assert_non_null(strstr(out, "\n  gc_interval: 1500ms\n"));
+	assert_non_null(strstr(out, "{ pid: 7, comm: \"a\\\"b\\\\c\\x09d\\u2028\\x85\u00e9\" }\n    heap: uprobe\n"));
+	assert_non_null(strstr(out, "{ cmdline: \"--port=[0-9]+\", cgroup: \"/a b\", hooked: true, top_rss: 2 }\n    heap: hook\n"));
+	assert_non_null(strstr(out, "\n  listen: \"[::1]:9100\"\n"));
+	assert_non_null(strstr(out, "\n  instance: \"x: y\"\n  interval: 2w\n"));
+	assert_non_null(strstr(out, "\n  token_file: \"" TOKEN_FIXTURE "\"\n  gc_min_interval: 1d\n"));
+	free(out);
+	/* A bracketed host that YAML or parse_listen() could misread. */
+	out = print_twice("exporter: { listen: \"[[a]:80\" }\n");
+	assert_non_null(strstr(out, "\n  listen: \"[[a]:80\"\n"));
+	free(out);
+	out = print_twice("exporter: { listen: \":80\" }\n");
+	assert_non_null(strstr(out, "\n  listen: \":80\"\n"));
+	free(out);
 }
 
 /* Patterns regcomp() would spend gigabytes on, or overflow its stack for (found by fuzzing). */
@@ -315,6 +469,8 @@ int main(void)
 		cmocka_unit_test(full_file),		 cmocka_unit_test(rejections),
 		cmocka_unit_test(missing_file),		 cmocka_unit_test(durations),
 		cmocka_unit_test(scalars),		 cmocka_unit_test(regex_complexity),
+		cmocka_unit_test(unset_keys_follow),	 cmocka_unit_test(given_keys_contradict),
+		cmocka_unit_test(print_round_trips),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -65,14 +65,15 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, const char *msg,
 			   const char *allow)
 {
+	struct json_object *doc;
 	struct buf b;
 	enum MHD_Result ret;
+	int err = 0;
 
 	buf__init(&b, 4096);
-	buf__adds(&b, "{\"error\":");
-	json__string(&b, msg);
-	buf__adds(&b, "}\n");
-	ret = b.err ? MHD_NO
+	doc = json__object(&err);
+	json__add_string(doc, "error", msg, &err);
+	ret = json__render(doc, err, true, &b) ? MHD_NO
 		    : reply(conn, status, JSON_TYPE, b.data, b.len, MHD_RESPMEM_MUST_COPY, allow);
 	buf__free(&b);
 	return ret;

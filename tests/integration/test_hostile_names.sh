@@ -44,6 +44,7 @@ alertmanager:
 YAML
 start_pushgateway "$PG_PORT" || { not_ok "pushgateway starts" "$(tail -5 "$WORK/pushgateway.log")"; finish; }
 start_alertmanager "$AM_PORT" || { not_ok "alertmanager starts" "$(tail -5 "$WORK/alertmanager.log")"; finish; }
+: >"$WORK/target.out"
 "$TARGETS/hostile_name" "$TOKEN" $'\xff"\\{}\n\xe2\x82' >"$WORK/target.out" &
 HN_PID=$!
 PIDS+=("$HN_PID")

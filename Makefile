@@ -22,7 +22,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
-LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -lpthread -lm
+LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -52,7 +52,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 
 # Debian packages the build, the tests and the benchmarks need.
 DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
-             libmicrohttpd-dev libcurl4-openssl-dev libcmocka-dev pkg-config make \
+             libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
              libc-devtools util-linux procps python3 libclang-rt-14-dev
 

@@ -38,32 +38,31 @@ struct alertmanager {
 int alertmanager__body(const struct alert *al, size_t n, const char *instance, struct buf *out)
 {
 	char pid[16], text[160];
+	int err = 0;
+	struct json_object *doc = json__array(&err);
 
-	buf__adds(out, "[");
 	for (size_t i = 0; i < n; i++) {
+		struct json_object *alert = json__object(&err), *labels = json__object(&err),
+				   *annotations = json__object(&err);
+
 		snprintf(pid, sizeof(pid), "%d", al[i].pid);
-		buf__adds(out, i ? ",{\"labels\":{\"alertname\":" : "{\"labels\":{\"alertname\":");
-		json__string(out, alert__name(al[i].kind));
-		buf__addf(out, ",\"severity\":\"%s\",\"job\":\"memtide\",\"pid\":\"%s\",\"comm\":",
-			  alert__severity(al[i].kind), pid);
-		json__string(out, al[i].comm);
-		buf__adds(out, ",\"instance\":");
-		json__string(out, instance);
-		buf__adds(out, "},\"annotations\":{\"summary\":");
-		json__string(out, alert__summary(al[i].kind));
+		json__add_string(labels, "alertname", alert__name(al[i].kind), &err);
+		json__add_string(labels, "severity", alert__severity(al[i].kind), &err);
+		json__add_string(labels, "job", "memtide", &err);
+		json__add_string(labels, "pid", pid, &err);
+		json__add_string(labels, "comm", al[i].comm, &err);
+		json__add_string(labels, "instance", instance, &err);
+		json__add(alert, "labels", labels, &err);
+		json__add_string(annotations, "summary", alert__summary(al[i].kind), &err);
 		alert__description(&al[i], text, sizeof(text));
-		buf__adds(out, ",\"description\":");
-		json__string(out, text);
-		buf__adds(out, "},\"startsAt\":");
-		json__rfc3339(out, al[i].fired_at);
-		if (al[i].state == ALERT_RESOLVED) {
-			buf__adds(out, ",\"endsAt\":");
-			json__rfc3339(out, al[i].resolved_at);
-		}
-		buf__adds(out, "}");
+		json__add_string(annotations, "description", text, &err);
+		json__add(alert, "annotations", annotations, &err);
+		json__add_time(alert, "startsAt", al[i].fired_at, &err);
+		if (al[i].state == ALERT_RESOLVED)
+			json__add_time(alert, "endsAt", al[i].resolved_at, &err);
+		json__add(doc, NULL, alert, &err);
 	}
-	buf__adds(out, "]");
-	return out->err;
+	return json__render(doc, err, false, out);
 }
 
 /* libcurl asks this at least once a second: a stop abandons the request. */

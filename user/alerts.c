@@ -307,51 +307,44 @@ void alerts__evaluate(struct alerts *a, struct snapshot *snap, uint64_t now_ms)
 	pthread_mutex_unlock(&a->lock);
 }
 
-static void stamp(struct buf *b, const char *name, double t)
+static struct json_object *alert_json(const struct alert *al, int *err)
 {
-	buf__addf(b, ",\"%s\":", name);
-	json__rfc3339(b, t);
-}
-
-static void alert_json(struct buf *b, const struct alert *al)
-{
+	struct json_object *o = json__object(err);
 	char text[160];
 
-	buf__adds(b, "{\"alertname\":");
-	json__string(b, kinds[al->kind].name);
-	buf__addf(b, ",\"severity\":\"%s\",\"state\":\"%s\",\"pid\":%d,\"comm\":",
-		  kinds[al->kind].severity, state_name(al->state), al->pid);
-	json__string(b, al->comm);
-	buf__adds(b, ",\"value\":");
-	json__number(b, al->value);
+	json__add_string(o, "alertname", kinds[al->kind].name, err);
+	json__add_string(o, "severity", kinds[al->kind].severity, err);
+	json__add_string(o, "state", state_name(al->state), err);
+	json__add_int(o, "pid", al->pid, err);
+	json__add_string(o, "comm", al->comm, err);
+	json__add_number(o, "value", al->value, err);
 	alert__description(al, text, sizeof(text));
-	buf__adds(b, ",\"description\":");
-	json__string(b, text);
-	stamp(b, "active_at", al->active_at);
-	stamp(b, "fired_at", al->fired_at);
-	stamp(b, "resolved_at", al->resolved_at);
-	buf__adds(b, "}");
+	json__add_string(o, "description", text, err);
+	json__add_time(o, "active_at", al->active_at, err);
+	json__add_time(o, "fired_at", al->fired_at, err);
+	json__add_time(o, "resolved_at", al->resolved_at, err);
+	return o;
 }
 
 int alerts__json(struct alerts *a, struct buf *out)
 {
+	int err = 0;
+	struct json_object *doc = json__object(&err), *active = json__array(&err),
+			   *recent = json__array(&err);
+
 	pthread_mutex_lock(&a->lock);
-	buf__adds(out, "{\"active\":[");
 	/* Newest first: the active list grows at its end. */
-	for (size_t i = a->n_active; i-- > 0;) {
-		alert_json(out, &a->active[i]);
-		buf__adds(out, i ? "," : "");
-	}
-	buf__adds(out, "],\"recent\":[");
+	for (size_t i = a->n_active; i-- > 0;)
+		json__add(active, NULL, alert_json(&a->active[i], &err), &err);
 	for (size_t k = 0; k < a->history_n; k++) {
 		size_t i = (a->history_next + a->history_cap - 1 - k) % a->history_cap;
 
-		buf__adds(out, k ? "," : "");
-		alert_json(out, &a->history[i]);
+		json__add(recent, NULL, alert_json(&a->history[i], &err), &err);
 	}
-	buf__adds(out, "]}\n");
 	pthread_mutex_unlock(&a->lock);
-	return out->err;
+	json__add(doc, "active", active, &err);
+	json__add(doc, "recent", recent, &err);
+	return json__render(doc, err, true, out);
 }
 
 size_t alerts__to_notify(struct alerts *a, struct alert *out, size_t max)

@@ -5,60 +5,12 @@
  * summary sums what is known and is null where nothing is.
  */
 #include <errno.h>
-#include <stddef.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include "api.h"
-
-#define RFC3339_END 253402300800.0 /* 10000-01-01T00:00:00Z */
-
-void json__string(struct buf *b, const char *s)
-{
-	buf__adds(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			buf__addf(b, "\\%c", *p);
-		else if (*p == '\n')
-			buf__adds(b, "\\n");
-		else if (*p == '\t')
-			buf__adds(b, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			buf__addf(b, "\\u%04x", *p);
-		else
-			buf__add(b, p, 1);
-	}
-	buf__adds(b, "\"");
-}
-
-void json__rfc3339(struct buf *b, double t)
-{
-	char text[32];
-	time_t secs;
-	struct tm tm;
-
-	/* RFC 3339 ends with year 9999; NaN and infinities are no time at all
-	 * (and casting them to time_t is undefined). */
-	if (!(t > 0 && t < RFC3339_END)) {
-		buf__adds(b, "null");
-		return;
-	}
-	secs = (time_t)t;
-	gmtime_r(&secs, &tm);
-	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json__string(b, text);
-}
-
-void json__number(struct buf *b, double v)
-{
-	if (!isfinite(v))
-		buf__adds(b, "null");
-	else if (v == floor(v) && fabs(v) < 1e15)
-		buf__addf(b, "%.0f", v);
-	else
-		buf__addf(b, "%.17g", v);
-}
+#include "json.h"
 
 /* The heap fields in the spec's order; none is known in the kernel tier. */
 #define HEAP_FIELD(name) { #name, offsetof(struct heap_view, name) }
@@ -72,30 +24,21 @@ static const struct {
 };
 
 /* @heap NULL: the figures are unknown (null). */
-static void memory_fields(struct buf *b, const struct memory_config *m,
+static void memory_fields(struct json_object *o, const struct memory_config *m,
 			  const struct heap_view *heap, double sys_bytes, double usage,
-			  double limit_mb)
+			  double limit_mb, int *err)
 {
-	for (size_t i = 0; i < sizeof(heap_fields) / sizeof(heap_fields[0]); i++) {
-		buf__addf(b, "\"%s\":", heap_fields[i].name);
-		if (heap)
-			json__number(b, *(const double *)((const char *)heap + heap_fields[i].offset));
-		else
-			buf__adds(b, "null");
-		buf__adds(b, ",");
-	}
-	buf__adds(b, "\"sys_bytes\":");
-	json__number(b, sys_bytes);
-	buf__adds(b, ",\"usage_percent\":");
-	json__number(b, usage);
-	buf__adds(b, ",\"max_memory_mb\":");
-	json__number(b, limit_mb);
-	buf__adds(b, ",\"high_water_mark\":");
-	json__number(b, m->high_water_mark_percent);
-	buf__adds(b, ",\"low_water_mark\":");
-	json__number(b, m->low_water_mark_percent);
-	buf__adds(b, ",\"alert_threshold\":");
-	json__number(b, m->alert_threshold);
+	for (size_t i = 0; i < sizeof(heap_fields) / sizeof(heap_fields[0]); i++)
+		json__add_number(o, heap_fields[i].name,
+				 heap ? *(const double *)((const char *)heap + heap_fields[i].offset)
+				      : NAN,
+				 err);
+	json__add_number(o, "sys_bytes", sys_bytes, err);
+	json__add_number(o, "usage_percent", usage, err);
+	json__add_number(o, "max_memory_mb", limit_mb, err);
+	json__add_number(o, "high_water_mark", m->high_water_mark_percent, err);
+	json__add_number(o, "low_water_mark", m->low_water_mark_percent, err);
+	json__add_number(o, "alert_threshold", m->alert_threshold, err);
 }
 
 static double limit_mb(const struct sample *s)
@@ -103,24 +46,21 @@ static double limit_mb(const struct sample *s)
 	return (double)s->limit_bytes / (1024.0 * 1024.0);
 }
 
-static void process(struct buf *b, const struct snapshot *snap, const struct sample *s)
+static struct json_object *process(const struct snapshot *snap, const struct sample *s, int *err)
 {
+	struct json_object *o = json__object(err);
 	struct heap_view heap;
 
-	buf__addf(b, "{\"pid\":%d,\"comm\":", s->pid);
-	json__string(b, s->comm);
-	buf__adds(b, ",\"tier\":");
-	json__string(b, heap_tier__name(s->tier));
-	if (s->container[0]) {
-		buf__adds(b, ",\"container\":");
-		json__string(b, s->container);
-	}
-	buf__adds(b, ",");
+	json__add_int(o, "pid", s->pid, err);
+	json__add_string(o, "comm", s->comm, err);
+	json__add_string(o, "tier", heap_tier__name(s->tier), err);
+	if (s->container[0])
+		json__add_string(o, "container", s->container, err);
 	if (s->has_heap || s->has_hook)
 		sample__heap_view(s, &heap);
-	memory_fields(b, &snap->memory, s->has_heap || s->has_hook ? &heap : NULL, (double)s->rss_bytes,
-		      s->usage_percent, limit_mb(s));
-	buf__adds(b, "}");
+	memory_fields(o, &snap->memory, s->has_heap || s->has_hook ? &heap : NULL,
+		      (double)s->rss_bytes, s->usage_percent, limit_mb(s), err);
+	return o;
 }
 
 static const struct sample *find(const struct snapshot *s, int pid)
@@ -139,8 +79,10 @@ int api__stats(const struct snapshot *s, int pid, struct buf *out)
 {
 	const struct sample *only = pid ? find(s, pid) : NULL, *worst = NULL;
 	struct heap_view sum = { 0 }, one;
+	struct json_object *doc, *memory, *processes;
 	bool any_heap = false;
 	double sys = 0;
+	int err = 0;
 
 	if (pid && !only)
 		return -ENOENT;
@@ -166,18 +108,18 @@ int api__stats(const struct snapshot *s, int pid, struct buf *out)
 		}
 		any_heap = true;
 	}
-	buf__adds(out, "{\"memory\":{");
-	memory_fields(out, &s->memory, any_heap ? &sum : NULL, sys, worst ? worst->usage_percent : 0,
-		      worst ? limit_mb(worst) : (double)s->memory.max_memory_mb);
-	buf__adds(out, "},\"processes\":[");
-	for (size_t i = 0, n = 0; i < s->n; i++) {
-		if (only && &s->samples[i] != only)
-			continue;
-		buf__adds(out, n++ ? "," : "");
-		process(out, s, &s->samples[i]);
-	}
-	buf__adds(out, "]}\n");
-	return out->err;
+	doc = json__object(&err);
+	memory = json__object(&err);
+	memory_fields(memory, &s->memory, any_heap ? &sum : NULL, sys,
+		      worst ? worst->usage_percent : 0,
+		      worst ? limit_mb(worst) : (double)s->memory.max_memory_mb, &err);
+	json__add(doc, "memory", memory, &err);
+	processes = json__array(&err);
+	for (size_t i = 0; i < s->n; i++)
+		if (!only || &s->samples[i] == only)
+			json__add(processes, NULL, process(s, &s->samples[i], &err), &err);
+	json__add(doc, "processes", processes, &err);
+	return json__render(doc, err, true, out);
 }
 
 const char *api__memory_state(const struct snapshot *s)
@@ -206,6 +148,8 @@ unsigned int api__health(const struct snapshot *s, double now, struct buf *out)
 	/* A collection loop that stopped (stuck, or starved) must not look healthy. */
 	bool fresh = s && now - s->time <= 2 * (double)s->memory.monitor_interval_ms / 1e3;
 	const char *collector = fresh ? "ok" : "critical";
+	struct json_object *doc, *services;
+	int err = 0;
 
 	if (s && s->agent.push.enabled)
 		push = s->agent.push.consecutive_failures ? "warning" : "ok";
@@ -214,26 +158,52 @@ unsigned int api__health(const struct snapshot *s, double now, struct buf *out)
 		status = push;
 	if (severity(collector) > severity(status))
 		status = collector;
-	buf__addf(out, "{\"status\":\"%s\",\"time\":", status);
-	json__rfc3339(out, now);
-	buf__addf(out,
-		  ",\"services\":{\"bpf\":\"%s\",\"collector\":\"%s\",\"pushgateway\":\"%s\",\"memory\":\"%s\"}}\n",
-		  bpf, collector, push, memory);
+	doc = json__object(&err);
+	json__add_string(doc, "status", status, &err);
+	json__add_time(doc, "time", now, &err);
+	services = json__object(&err);
+	json__add_string(services, "bpf", bpf, &err);
+	json__add_string(services, "collector", collector, &err);
+	json__add_string(services, "pushgateway", push, &err);
+	json__add_string(services, "memory", memory, &err);
+	json__add(doc, "services", services, &err);
+	json__render(doc, err, true, out);
 	return s && s->agent.bpf_ok && fresh ? 200 : 503;
 }
 
-static void figures(struct buf *out, const char *name, __u64 rss,
-		    const struct memtide_hook_mallinfo *mi)
+static struct json_object *figures(__u64 rss, const struct memtide_hook_mallinfo *mi, int *err)
 {
-	buf__addf(out,
-		  ",\"%s\":{\"rss_bytes\":%llu,\"heap_inuse_bytes\":%llu,\"heap_free_bytes\":%llu,"
-		  "\"heap_sys_bytes\":%llu}",
-		  name, (unsigned long long)rss, (unsigned long long)(mi->uordblks + mi->hblkhd),
-		  (unsigned long long)mi->fordblks, (unsigned long long)(mi->arena + mi->hblkhd));
+	struct json_object *o = json__object(err);
+
+	json__add_uint(o, "rss_bytes", rss, err);
+	json__add_uint(o, "heap_inuse_bytes", mi->uordblks + mi->hblkhd, err);
+	json__add_uint(o, "heap_free_bytes", mi->fordblks, err);
+	json__add_uint(o, "heap_sys_bytes", mi->arena + mi->hblkhd, err);
+	return o;
 }
 
-int api__gc(const struct gc_result *r, size_t n, struct buf *out)
+static struct json_object *gc_entry(const struct gc_result *r, int *err)
 {
+	const struct memtide_hook_report *h = &r->report;
+	struct json_object *o = json__object(err);
+
+	json__add_int(o, "pid", r->pid, err);
+	json__add_string(o, "comm", r->comm, err);
+	json__add_bool(o, "trimmed", r->trimmed, err);
+	if (!r->trimmed) {
+		json__add_string(o, "reason", r->reason ? r->reason : "unknown", err);
+		return o;
+	}
+	json__add_uint(o, "released_bytes", memtide_hook_released(h), err);
+	json__add_uint(o, "duration_ns", h->trim_ns, err);
+	json__add(o, "before", figures(h->rss_before, &h->before, err), err);
+	json__add(o, "after", figures(h->rss_after, &h->after, err), err);
+	return o;
+}
+
+void api__gc_add(struct json_object *doc, const struct gc_result *r, size_t n, int *err)
+{
+	struct json_object *results;
 	size_t trimmed = 0;
 	char message[128];
 
@@ -244,28 +214,18 @@ int api__gc(const struct gc_result *r, size_t n, struct buf *out)
 			 "no target: no hooked process is above the high water mark");
 	else
 		snprintf(message, sizeof(message), "trimmed %zu of %zu targets", trimmed, n);
-	buf__adds(out, "{\"message\":");
-	json__string(out, message);
-	buf__adds(out, ",\"results\":[");
-	for (size_t i = 0; i < n; i++) {
-		const struct memtide_hook_report *h = &r[i].report;
+	json__add_string(doc, "message", message, err);
+	results = json__array(err);
+	for (size_t i = 0; i < n; i++)
+		json__add(results, NULL, gc_entry(&r[i], err), err);
+	json__add(doc, "results", results, err);
+}
 
-		buf__addf(out, "%s{\"pid\":%d,\"comm\":", i ? "," : "", r[i].pid);
-		json__string(out, r[i].comm);
-		buf__addf(out, ",\"trimmed\":%s", r[i].trimmed ? "true" : "false");
-		if (!r[i].trimmed) {
-			buf__adds(out, ",\"reason\":");
-			json__string(out, r[i].reason ? r[i].reason : "unknown");
-			buf__adds(out, "}");
-			continue;
-		}
-		buf__addf(out, ",\"released_bytes\":%llu,\"duration_ns\":%llu",
-			  (unsigned long long)memtide_hook_released(h),
-			  (unsigned long long)h->trim_ns);
-		figures(out, "before", h->rss_before, &h->before);
-		figures(out, "after", h->rss_after, &h->after);
-		buf__adds(out, "}");
-	}
-	buf__adds(out, "]}\n");
-	return out->err;
+int api__gc(const struct gc_result *r, size_t n, struct buf *out)
+{
+	int err = 0;
+	struct json_object *doc = json__object(&err);
+
+	api__gc_add(doc, r, n, &err);
+	return json__render(doc, err, true, out);
 }

@@ -4,16 +4,10 @@
 #define MEMTIDE_API_H
 
 #include "buf.h"
+#include "json.h"
 #include "snapshot.h"
 
 #define JSON_MAX (16u << 20) /* the largest JSON document memtide writes */
-
-void json__string(struct buf *b, const char *s);
-/* Unix seconds as a quoted RFC 3339 UTC time; 0 or less, NaN and times
- * past year 9999 as null. */
-void json__rfc3339(struct buf *b, double t);
-/* Finite numbers as themselves; NaN and infinities as null. */
-void json__number(struct buf *b, double v);
 
 /* GET /api/v1/memory/stats; @pid 0 for every process. -ENOENT: @pid not tracked. */
 int api__stats(const struct snapshot *s, int pid, struct buf *out);
@@ -31,6 +25,8 @@ struct gc_result {
 
 /* The POST /api/v1/memory/gc answer: a message and one entry per target. */
 int api__gc(const struct gc_result *r, size_t n, struct buf *out);
+/* Its "message" and "results" members, added to @doc. */
+void api__gc_add(struct json_object *doc, const struct gc_result *r, size_t n, int *err);
 /* "ok", "warning" (above the high water mark) or "critical" (above alert_threshold). */
 const char *api__memory_state(const struct snapshot *s);
 

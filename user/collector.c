@@ -10,6 +10,7 @@
 #include "log.h"
 #include "quota.h"
 #include "selector.h"
+#include "utf8.h"
 
 #define MAX_SCAN 65536
 /* Reading a process's maps to see whether it loaded the hook is not cheap:
@@ -390,8 +391,8 @@ static void agent_counters(struct collector *c, struct agent_stats *a, double no
 
 		a->oom_victim_time = now - ago;
 		a->oom_victim_pid = (int)k.oom_victim.tgid;
-		memcpy(a->oom_victim_comm, k.oom_victim.comm, sizeof(k.oom_victim.comm));
-		a->oom_victim_comm[PROC_COMM_LEN] = '\0';
+		utf8__sanitize(a->oom_victim_comm, sizeof(a->oom_victim_comm), k.oom_victim.comm,
+			       strnlen(k.oom_victim.comm, sizeof(k.oom_victim.comm)), 0);
 	}
 }
 

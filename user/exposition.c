@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "alerts.h"
 #include "exposition.h"
 #include "exposition_int.h"
+#include "format.h"
+#include "utf8.h"
 
 #ifndef MEMTIDE_VERSION
 #define MEMTIDE_VERSION "unknown"
@@ -18,9 +22,18 @@ void expo__family(struct buf *b, const char *name, const char *type, const char 
 	buf__addf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Defense in depth: names are sanitized where they enter, but a label value
+ * must be valid UTF-8 whatever its source (Prometheus drops the whole scrape). */
 void expo__escape_label(struct buf *b, const char *value)
 {
-	for (const char *p = value; *p; p++) {
+	bool valid = utf8__valid(value, strlen(value));
+	char *clean = valid ? NULL : utf8__dup(value);
+
+	if (!valid && !clean) {
+		b->err = b->err ? b->err : -ENOMEM;
+		return;
+	}
+	for (const char *p = clean ? clean : value; *p; p++) {
 		switch (*p) {
 		case '\\':
 			buf__adds(b, "\\\\");
@@ -35,6 +48,7 @@ void expo__escape_label(struct buf *b, const char *value)
 			buf__add(b, p, 1);
 		}
 	}
+	free(clean);
 }
 
 static void labels(struct buf *b, const struct label *l, size_t n, const char *le)
@@ -54,14 +68,14 @@ static void labels(struct buf *b, const struct label *l, size_t n, const char *l
 
 static void value(struct buf *b, double v)
 {
+	char text[FORMAT_DOUBLE_LEN];
+
 	if (isnan(v))
 		buf__adds(b, " NaN\n");
 	else if (isinf(v))
 		buf__adds(b, v > 0 ? " +Inf\n" : " -Inf\n");
-	else if (v == floor(v) && fabs(v) < 1e15)
-		buf__addf(b, " %.0f\n", v);
 	else
-		buf__addf(b, " %.17g\n", v);
+		buf__addf(b, " %s\n", format__double(text, v));
 }
 
 void expo__sample(struct buf *b, const char *name, const struct label *l, size_t n, double v)
@@ -83,12 +97,12 @@ void expo__histogram(struct buf *b, const char *name, const struct label *l, siz
 		     const double *bounds, const uint64_t *counts, size_t n_bounds, double sum)
 {
 	uint64_t cumulative = 0;
-	char le[32];
+	char le[FORMAT_DOUBLE_LEN];
 
 	for (size_t i = 0; i <= n_bounds; i++) {
 		cumulative += counts[i];
 		if (i < n_bounds)
-			snprintf(le, sizeof(le), "%.17g", bounds[i]);
+			format__double(le, bounds[i]);
 		else
 			snprintf(le, sizeof(le), "+Inf");
 		buf__addf(b, "%s_bucket", name);

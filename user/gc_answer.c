@@ -17,14 +17,18 @@ unsigned int gc_seconds_up(uint64_t ms)
 /* An answer with no targets: {"error": ..., "retry_after_seconds": N}. */
 void gc_refuse(struct gc_request *r, unsigned int status, unsigned int retry_after, const char *msg)
 {
+	int err = 0;
+	struct json_object *doc = json__object(&err);
+
 	r->status = status;
 	r->retry_after = retry_after;
 	buf__reset(&r->body);
-	buf__adds(&r->body, "{\"error\":");
-	json__string(&r->body, msg);
+	json__add_string(doc, "error", msg, &err);
 	if (retry_after)
-		buf__addf(&r->body, ",\"retry_after_seconds\":%u", retry_after);
-	buf__adds(&r->body, "}\n");
+		json__add_uint(doc, "retry_after_seconds", retry_after, &err);
+	err = json__render(doc, err, true, &r->body);
+	if (err && !r->body.err)
+		r->body.err = err;
 }
 
 /* The answer once nothing is left to wait for: 200 with every target, or 429
@@ -32,8 +36,9 @@ void gc_refuse(struct gc_request *r, unsigned int status, unsigned int retry_aft
 void gc_finish(struct gc_request *r)
 {
 	struct gc_result *results = NULL;
+	struct json_object *doc;
 	char msg[160];
-	struct buf doc;
+	int err = 0;
 
 	for (size_t i = 0; i < r->n; i++)
 		if (r->t[i].want && !r->t[i].r.trimmed)
@@ -50,13 +55,9 @@ void gc_finish(struct gc_request *r)
 	buf__reset(&r->body);
 	r->status = 200;
 	if (!r->n || r->limited < r->n) {
-		api__gc(results, r->n, &r->body);
-		free(results);
-		return;
+		err = api__gc(results, r->n, &r->body);
+		goto out;
 	}
-	buf__init(&doc, JSON_MAX);
-	api__gc(results, r->n, &doc);
-	free(results);
 	if (r->pid)
 		snprintf(msg, sizeof(msg),
 			 "pid %d was asked to trim through the API less than %u s ago", r->pid,
@@ -67,15 +68,15 @@ void gc_finish(struct gc_request *r)
 			 gc_seconds_up(r->min_interval_ms));
 	r->status = 429;
 	r->retry_after = gc_seconds_up(r->retry_ms);
-	buf__adds(&r->body, "{\"error\":");
-	json__string(&r->body, msg);
-	buf__addf(&r->body, ",\"retry_after_seconds\":%u,", r->retry_after);
-	/* api__gc's document, its opening brace left out */
-	if (!doc.err && doc.len)
-		buf__add(&r->body, doc.data + 1, doc.len - 1);
-	else
-		r->body.err = doc.err ? doc.err : -EINVAL;
-	buf__free(&doc);
+	doc = json__object(&err);
+	json__add_string(doc, "error", msg, &err);
+	json__add_uint(doc, "retry_after_seconds", r->retry_after, &err);
+	api__gc_add(doc, results, r->n, &err);
+	err = json__render(doc, err, true, &r->body);
+out:
+	free(results);
+	if (err && !r->body.err)
+		r->body.err = err;
 }
 
 unsigned int gc_request__answer(struct gc_request *r, unsigned int *retry_after, char **body,

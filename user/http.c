@@ -66,14 +66,15 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
 enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, const char *msg,
 			   const char *allow)
 {
+	struct json_object *doc;
 	struct buf b;
 	enum MHD_Result ret;
+	int err = 0;
 
 	buf__init(&b, 4096);
-	buf__adds(&b, "{\"error\":");
-	json__string(&b, msg);
-	buf__adds(&b, "}\n");
-	ret = b.err ? MHD_NO
+	doc = json__object(&err);
+	json__add_string(doc, "error", msg, &err);
+	ret = json__render(doc, err, true, &b) ? MHD_NO
 		    : reply(conn, status, JSON_TYPE, b.data, b.len, MHD_RESPMEM_MUST_COPY, allow);
 	buf__free(&b);
 	return ret;
@@ -228,14 +229,56 @@ static const struct route {
 	const char *path;
 	const char *allow; /* the methods, as the Allow header lists them */
 	route_fn fn;
+	/* The API's query parameters: any other is a 400, not silently ignored
+	 * (?comm=x would otherwise answer every process). NULL: not checked. */
+	const char *const *params;
 } routes[] = {
-	{ "/metrics", "GET, HEAD", serve_metrics },
-	{ "/health", "GET, HEAD", serve_health },
-	{ "/api/v1/memory/stats", "GET, HEAD", serve_stats },
-	{ "/api/v1/memory/gc", "POST", http_serve_gc },
-	{ "/api/v1/alerts", "GET, HEAD", serve_alerts },
-	{ "/", "GET, HEAD", serve_index },
+	{ "/metrics", "GET, HEAD", serve_metrics, NULL },
+	{ "/health", "GET, HEAD", serve_health, NULL },
+	{ "/api/v1/memory/stats", "GET, HEAD", serve_stats, (const char *const[]){ "pid", NULL } },
+	{ "/api/v1/memory/gc", "POST", http_serve_gc, (const char *const[]){ "pid", NULL } },
+	{ "/api/v1/alerts", "GET, HEAD", serve_alerts, NULL },
+	{ "/", "GET, HEAD", serve_index, NULL },
 };
+
+struct unknown_param {
+	const char *const *known;
+	char name[128]; /* the first unknown one, cut short */
+};
+
+static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct unknown_param *u = cls;
+
+	(void)kind;
+	(void)value;
+	for (const char *const *k = u->known; *k; k++)
+		if (strcmp(key, *k) == 0)
+			return MHD_YES;
+	snprintf(u->name, sizeof(u->name), "%s", key);
+	return MHD_NO;
+}
+
+/* 400 naming the first query parameter @route does not know, or MHD_YES with nothing sent
+ * (*@sent false) when there is none. */
+static enum MHD_Result check_params(struct MHD_Connection *conn, const struct route *route,
+				    bool *sent)
+{
+	struct unknown_param u = { .known = route->params };
+	char msg[192];
+
+	*sent = false;
+	if (!route->params)
+		return MHD_YES;
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, find_unknown, &u);
+	if (!u.name[0])
+		return MHD_YES;
+	*sent = true;
+	/* The name is the client's bytes: the JSON writer sanitizes it. */
+	snprintf(msg, sizeof(msg), "unknown query parameter: %s", u.name);
+	return http_error(conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
+}
 
 static bool method_allowed(const char *method, const char *allow)
 {
@@ -260,6 +303,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	const struct route *route = NULL;
 	struct snapshot *s;
 	enum MHD_Result ret;
+	bool sent;
 
 	(void)version;
 	(void)upload_data;
@@ -300,6 +344,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	if (!method_allowed(method, route->allow))
 		return http_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed",
 				  route->allow);
+	ret = check_params(conn, route, &sent);
+	if (sent)
+		return ret;
 	s = snapshot__current();
 	ret = route->fn(h, conn, s, req);
 	snapshot__put(s);

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 #include "log.h"
+#include "utf8.h"
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 static enum log_level min_level = LOG_INFO;
@@ -35,32 +36,27 @@ enum log_level log__level(void)
 /*
  * Lines carry bytes other people chose (process names, peer input): a
  * control character or a newline there could forge a line of its own, so
- * each becomes '?'. A trailing newline (libbpf's, libmicrohttpd's) is dropped.
+ * each becomes '?', and the line is made valid UTF-8 by the one sanitizer
+ * (utf8.h), which also repairs a character vsnprintf cut at the end. A
+ * trailing newline (libbpf's, libmicrohttpd's) is dropped.
  */
-static void tame(char *line)
-{
-	size_t n = strlen(line);
-
-	if (n && line[n - 1] == '\n')
-		line[--n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
-			line[i] = '?';
-}
-
 void log__vmsg(enum log_level level, const char *prefix, const char *fmt, va_list ap)
 {
-	char line[1024], stamp[32];
+	char raw[1024], line[sizeof(raw) * UTF8_GROWTH], stamp[32];
 	struct timespec now;
 	struct tm tm;
+	size_t n;
 
 	if (level < min_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	tame(line);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	n = strlen(raw);
+	if (n && raw[n - 1] == '\n')
+		n--;
+	utf8__sanitize(line, sizeof(line), raw, n, UTF8_TAME);
 	/* A single write keeps lines from concurrent threads whole. */
 	fprintf(stderr, "%s.%03ldZ %-5s %s%s\n", stamp, now.tv_nsec / 1000000, level_names[level],
 		prefix, line);

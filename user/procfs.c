@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "procfs.h"
+#include "utf8.h"
 
 #define PF_KTHREAD 0x00200000UL
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -25,12 +26,12 @@ int procfs__parse_stat(const char *buf, struct proc_stat *out)
 	if (!open || !close || close < open)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
-	/* comm may hold spaces and parentheses: it ends at the last ')'. */
+	/* comm may hold spaces and parentheses: it ends at the last ')'. It is
+	 * whatever bytes the process chose: sanitized here, once, for every output. */
 	n = (size_t)(close - open - 1);
-	if (n > PROC_COMM_LEN)
-		n = PROC_COMM_LEN;
-	memcpy(out->comm, open + 1, n);
-	out->comm[n] = '\0';
+	if (n > PROC_COMM_RAW)
+		n = PROC_COMM_RAW;
+	utf8__sanitize(out->comm, sizeof(out->comm), open + 1, n, 0);
 	/* Fields 3..24: state ppid pgrp session tty tpgid flags minflt cminflt majflt
 	 * cmajflt utime stime cutime cstime priority nice threads itrealvalue
 	 * starttime vsize rss */
@@ -229,13 +230,21 @@ ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size)
 
 ssize_t procfs__cmdline(int pid, char *buf, size_t size)
 {
-	ssize_t n = procfs__read_pid(pid, "cmdline", buf, size);
+	char *raw = malloc(size);
+	ssize_t n;
 
+	if (!raw)
+		return -ENOMEM;
+	n = procfs__read_pid(pid, "cmdline", raw, size);
 	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
-			buf[i] = ' ';
-	while (n > 0 && buf[n - 1] == ' ')
-		buf[--n] = '\0';
+		if (raw[i] == '\0')
+			raw[i] = ' ';
+	while (n > 0 && raw[n - 1] == ' ')
+		n--;
+	/* Selectors match what the outputs would show: the sanitized text. */
+	if (n >= 0)
+		n = (ssize_t)utf8__sanitize(buf, size, raw, (size_t)n, 0);
+	free(raw);
 	return n;
 }
 

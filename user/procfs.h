@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define PROC_COMM_LEN 16
+/* The kernel's comm is at most 16 bytes; sanitized (utf8.h) each byte may
+ * become U+FFFD, 3 bytes: every comm memtide keeps is this long at most. */
+#define PROC_COMM_RAW 16
+#define PROC_COMM_LEN (PROC_COMM_RAW * 3)
 
 struct proc_stat {
 	char comm[PROC_COMM_LEN + 1];
@@ -40,7 +43,7 @@ int procfs__container_id(const char *cgroup_path, char *out, size_t len);
 /* Reads a whole (small) file, NUL-terminated; returns length or -errno. */
 ssize_t procfs__read(const char *path, char *buf, size_t size);
 ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size);
-/* Command line with NULs turned into spaces. */
+/* Command line with NULs turned into spaces, sanitized (utf8.h). */
 ssize_t procfs__cmdline(int pid, char *buf, size_t size);
 uint64_t procfs__mem_total(void);
 /* The effective (lowest on the path to the root) memory limit of the cgroup

@@ -98,6 +98,35 @@ static inline void fuzz_field(struct fuzz_in *in, char *dst, size_t size)
 	fuzz_bytes(in, dst, len);
 }
 
+/*
+ * Valid UTF-8, checked apart from user/utf8.c (which works from Unicode's
+ * table of second-byte ranges): decode each code point, then reject
+ * overlongs by its shortest length, surrogates and anything past U+10FFFF.
+ */
+static inline bool fuzz_valid_utf8(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3
+			 : (s[i] >> 3) == 30 ? 4 : 0;
+		uint32_t cp = n == 1 ? s[i] : n == 2 ? s[i] & 0x1f : n == 3 ? s[i] & 0x0f : s[i] & 0x07;
+
+		if (!n || i + n > len || s[i] == 0)
+			return false;
+		for (size_t k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 /* A heap string of exactly its length + 1, so that ASan sees any read past
  * its NUL; the caller frees it. */
 static inline char *fuzz_string(struct fuzz_in *in, size_t max)

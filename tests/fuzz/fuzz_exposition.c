@@ -3,9 +3,8 @@
  * The Prometheus text writer over a snapshot made from the input: comm,
  * container and OOM victim strings are arbitrary bytes, every number any bit
  * pattern. Also the Pushgateway group path, whose job and instance are
- * arbitrary strings. Only memory safety and the buffer's contract are
- * checked here: label values come out as they came in, not yet as valid
- * UTF-8 (a later issue makes every output valid UTF-8; check it here then).
+ * arbitrary strings. Besides memory safety and the buffer's contract: the
+ * page is valid UTF-8 whatever the strings held.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -28,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(exposition__render(s, &b) == 0);
 	/* Strings are NUL-terminated in their fields: no NUL can reach the text. */
 	FUZZ_CHECK(b.data && strlen(b.data) == b.len);
+	FUZZ_CHECK(fuzz_valid_utf8(b.data, b.len));
 
 	/* Under a cap every writer stops cleanly, and what fits is whole. */
 	buf__init(&small, (size_t)fuzz_u8(&in) * 97 + 1);

@@ -2,9 +2,9 @@
 /*
  * The JSON writers: /api/v1/memory/stats and /health over a snapshot made
  * from the input, the POST /api/v1/memory/gc answer, the Alertmanager body,
- * and json__string() on the rest of the input. Strings are arbitrary bytes;
- * only memory safety and the buffer's contract are checked for now (a later
- * issue makes every output valid UTF-8; check that here then).
+ * and the json__add_*() builders on the rest of the input. Strings are
+ * arbitrary bytes: every document must be valid UTF-8 and parse (json-c's
+ * own parser) as the object or array it should be.
  */
 #include <errno.h>
 #include <linux/types.h>
@@ -16,12 +16,22 @@
 #include "api.h"
 #include "buf.h"
 #include "fuzz.h"
+#include "json.h"
+#include <json-c/json_object.h>
+#include <json-c/json_tokener.h>
 
 #define MAX_ITEMS 4
 
 static void check_text(const struct buf *b)
 {
+	struct json_object *doc;
+
 	FUZZ_CHECK(b->err == 0 && b->data && strlen(b->data) == b->len);
+	FUZZ_CHECK(fuzz_valid_utf8(b->data, b->len));
+	doc = json_tokener_parse(b->data);
+	FUZZ_CHECK(doc && (json_object_is_type(doc, json_type_object) ||
+			   json_object_is_type(doc, json_type_array)));
+	json_object_put(doc);
 }
 
 static void stats_and_health(struct fuzz_in *in, struct buf *b)
@@ -102,8 +112,10 @@ static void alertmanager_body(struct fuzz_in *in, struct buf *b)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_in in = { data, size };
+	struct json_object *doc;
 	struct buf b;
 	char *rest;
+	int err = 0;
 
 	buf__init(&b, FUZZ_BUF_MAX);
 	stats_and_health(&in, &b);
@@ -111,10 +123,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	alertmanager_body(&in, &b);
 
 	buf__reset(&b);
-	json__number(&b, fuzz_double(&in));
-	json__rfc3339(&b, fuzz_double(&in));
+	doc = json__object(&err);
+	json__add_number(doc, "n", fuzz_double(&in), &err);
+	json__add_time(doc, "t", fuzz_double(&in), &err);
 	rest = fuzz_cstr(in.p, in.n);
-	json__string(&b, rest);
+	json__add_string(doc, "s", rest, &err);
+	FUZZ_CHECK(json__render(doc, err, true, &b) == 0);
 	check_text(&b);
 	free(rest);
 	buf__free(&b);

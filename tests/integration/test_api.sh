@@ -40,6 +40,10 @@ check "each process names its tier" test "$(json '[p["tier"] for p in d["process
 check "?pid=N narrows to one process" test "$(curl -sf "$MT_URL/api/v1/memory/stats?pid=$F_PID" | json '[p["pid"] for p in d["processes"]]')" = "[$F_PID]"
 check "an unknown pid is 404 with a JSON error" sh -c "test \$(curl -s -o $WORK/e.json -w '%{http_code}' '$MT_URL/api/v1/memory/stats?pid=999999') = 404 && python3 -m json.tool $WORK/e.json >/dev/null"
 check "a malformed pid is 400" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/stats?pid=abc")" = 400
+check "an unknown query parameter is 400" test "$(curl -s -o "$WORK/e.json" -w '%{http_code}' "$MT_URL/api/v1/memory/stats?comm=faulter")" = 400
+check "its JSON error names the parameter" test "$(json 'd["error"]' <"$WORK/e.json")" = "unknown query parameter: comm"
+check "an unknown one beside pid is 400 too" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/stats?pid=$F_PID&x=1")" = 400
+check "POST gc: an unknown query parameter is 400" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?all=1")" = 400
 
 # health: ok, then warning above the high water mark, then critical above the alert threshold.
 health_memory() { curl -sf "$MT_URL/health" | json 'd["status"], d["services"]["memory"], d["services"]["bpf"]'; }

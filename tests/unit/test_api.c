@@ -186,14 +186,42 @@ static void gc_document(void **state)
 
 static void json_values(void **state)
 {
+	struct json_object *doc;
 	struct buf b;
+	int err = 0;
 
 	(void)state;
 	buf__init(&b, 4096);
-	json__string(&b, "tab\there\nnl é");
-	json__number(&b, 0.5);
-	json__number(&b, 1.0 / 0.0);
-	assert_string_equal(b.data, "\"tab\\there\\nnl é\"0.5null");
+	doc = json__object(&err);
+	json__add_string(doc, "s", "tab\there\nnl é /", &err);
+	json__add_number(doc, "half", 0.5, &err);
+	json__add_number(doc, "inf", 1.0 / 0.0, &err);
+	json__add_number(doc, "short", 0.024794836, &err);
+	json__add_number(doc, "third", 0.1 + 0.2, &err);
+	json__add_time(doc, "never", 0, &err);
+	json__add_time(doc, "t", 1.5e9, &err);
+	json__add_uint(doc, "big", UINT64_MAX, &err);
+	assert_int_equal(json__render(doc, err, true, &b), 0);
+	assert_string_equal(b.data, "{\"s\":\"tab\\there\\nnl é /\",\"half\":0.5,\"inf\":null,"
+				    "\"short\":0.024794836,\"third\":0.30000000000000004,"
+				    "\"never\":null,\"t\":\"2017-07-14T02:40:00Z\","
+				    "\"big\":18446744073709551615}\n");
+	buf__free(&b);
+}
+
+/* Bytes no process name should put in a document: they come out valid UTF-8. */
+static void json_invalid_utf8(void **state)
+{
+	struct json_object *doc;
+	struct buf b;
+	int err = 0;
+
+	(void)state;
+	buf__init(&b, 4096);
+	doc = json__array(&err);
+	json__add_string(doc, NULL, "a\xff\"{}\\\xe2\x82", &err);
+	assert_int_equal(json__render(doc, err, false, &b), 0);
+	assert_string_equal(b.data, "[\"a\xef\xbf\xbd\\\"{}\\\\\xef\xbf\xbd\"]");
 	buf__free(&b);
 }
 
@@ -220,6 +248,7 @@ int main(void)
 		cmocka_unit_test(stats_document), cmocka_unit_test(heap_fields_when_known),
 		cmocka_unit_test(health_states),
 		cmocka_unit_test(gc_document),	  cmocka_unit_test(json_values),
+		cmocka_unit_test(json_invalid_utf8),
 		cmocka_unit_test(group_paths),
 	};
 

@@ -24,6 +24,19 @@ static void label_escaping(void **state)
 	buf__free(&b);
 }
 
+/* Prometheus drops the whole scrape on one invalid label value: U+FFFD instead. */
+static void label_invalid_utf8(void **state)
+{
+	struct label l[] = { { "comm", "x\xff{\xe2\x82" } };
+	struct buf b;
+
+	(void)state;
+	buf__init(&b, 4096);
+	expo__sample(&b, "m", l, 1, 0.024794836);
+	assert_string_equal(b.data, "m{comm=\"x\xef\xbf\xbd{\xef\xbf\xbd\"} 0.024794836\n");
+	buf__free(&b);
+}
+
 static void values(void **state)
 {
 	struct buf b;
@@ -128,7 +141,8 @@ static void size_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(label_escaping),   cmocka_unit_test(values),
+		cmocka_unit_test(label_escaping), cmocka_unit_test(label_invalid_utf8),
+		cmocka_unit_test(values),
 		cmocka_unit_test(histogram_layout), cmocka_unit_test(families_grouped),
 		cmocka_unit_test(size_cap),
 	};

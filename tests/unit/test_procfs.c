@@ -23,6 +23,20 @@ static const char *fixture(const char *name)
 	return text;
 }
 
+/* A comm is bytes the process chose (prctl(PR_SET_NAME)): it is kept as valid UTF-8. */
+static void stat_invalid_utf8_comm(void **state)
+{
+	struct proc_stat st;
+
+	(void)state;
+	assert_int_equal(procfs__parse_stat("42 (\xff\"}\\\n\xe2\x82) S 1 1 1 0 -1 4194304 1 0 0 0 "
+					    "1 1 0 0 20 0 1 0 5 1000 10",
+					    &st),
+			 0);
+	assert_string_equal(st.comm, "\xef\xbf\xbd\"}\\\n\xef\xbf\xbd");
+	assert_int_equal(st.ppid, 1);
+}
+
 static void stat_with_odd_comm(void **state)
 {
 	struct proc_stat st;
@@ -185,7 +199,7 @@ static void libc_symbols(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_kernel_thread),
+		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_invalid_utf8_comm), cmocka_unit_test(stat_kernel_thread),
 		cmocka_unit_test(stat_garbage),	      cmocka_unit_test(status_fields),
 		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(container_ids),
 		cmocka_unit_test(limits),	      cmocka_unit_test(cgroup_prefix),

@@ -11,18 +11,13 @@
 #include <string.h>
 #include "buf.h"
 #include "config_yaml.h"
+#include "format.h"
 
-/* The shortest decimal that reads back as the same double. */
 static void add_number(struct buf *b, double v)
 {
-	char s[40];
+	char s[FORMAT_DOUBLE_LEN];
 
-	for (int prec = 15; prec <= 17; prec++) {
-		snprintf(s, sizeof(s), "%.*g", prec, v);
-		if (strtod(s, NULL) == v)
-			break;
-	}
-	buf__adds(b, s);
+	buf__adds(b, format__double(s, v));
 }
 
 /* The largest unit that divides it: 30s, 5m, 1500ms. */

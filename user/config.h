@@ -34,6 +34,7 @@ struct target_rule {
 	regex_t comm;
 	regex_t cmdline;
 	char *cgroup_prefix; /* NULL: any */
+	char *cgroup_slice; /* the same prefix in systemd's slice names; NULL: none */
 	unsigned int top_rss; /* 0: no limit; else the N largest by RSS that match */
 	enum heap_tier heap;
 };

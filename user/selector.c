@@ -331,7 +331,8 @@ void selector__select(const struct config *cfg, struct proc_entry *procs, size_t
 		struct top_entry *t = mem->old;
 
 		/* Entries come rule by rule; within a rule by RSS. */
-		qsort(mem->cur, mem->n_cur, sizeof(*mem->cur), by_rule_pid);
+		if (mem->n_cur > 1)
+			qsort(mem->cur, mem->n_cur, sizeof(*mem->cur), by_rule_pid);
 		mem->old = mem->cur;
 		mem->n_old = mem->n_cur;
 		mem->cur = t;

@@ -90,9 +90,12 @@ static void kubepods_both_drivers(void **state)
 		entry(18, "host", 1, "0::/system.slice/cron.service\n"),
 	};
 	const int want[] = { 0, 0, 1, 1, 1, -1, -1, -1, -1 };
+	struct top_rss_memory *mem;
 
 	(void)state;
-	selector__select(cfg, p, 9, NULL, true);
+	assert_int_equal(top_rss_memory__new(&mem), 0);
+	selector__select(cfg, p, 9, mem, true); /* no top_rss rule: nothing to remember */
+	top_rss_memory__free(mem);
 	for (size_t i = 0; i < 9; i++) {
 		if (p[i].selected_rule != want[i])
 			fail_msg("pid %d: rule %d, want %d", p[i].pid, p[i].selected_rule, want[i]);

@@ -276,9 +276,11 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	expo__family(b, "memtide_selected_targets", "gauge",
 		     "Processes the targets rules select, by state in the last snapshot (reported; gone: exited before it; unreadable: no kernel-tier record, see the log; dropped: over the tracking limit).");
 	for (int st = TARGET_REPORTED; st <= TARGET_STATES; st++) {
-		l[0] = (struct label){ "state", st < TARGET_STATES ? target_state__name(st) : "dropped" };
+		bool dropped = st == TARGET_STATES;
+
+		l[0] = (struct label){ "state", dropped ? "dropped" : target_state__name(st) };
 		expo__sample_u64(b, "memtide_selected_targets", l, 1,
-				 st < TARGET_STATES ? a->target_states[st] : a->targets_dropped);
+				 dropped ? a->targets_dropped : a->target_states[st]);
 	}
 
 	expo__family(b, "memtide_uprobe_targets", "gauge",

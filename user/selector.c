@@ -275,10 +275,11 @@ static bool top_room(struct top_rss_memory *m, const struct config *cfg, size_t 
 	struct top_entry *cur;
 	size_t need = 0;
 
-	for (size_t r = 0; r < cfg->n_targets; r++)
-		if (cfg->targets[r].top_rss)
-			need += n < 2 * (size_t)cfg->targets[r].top_rss ? n
-									 : 2 * (size_t)cfg->targets[r].top_rss;
+	for (size_t r = 0; r < cfg->n_targets; r++) {
+		size_t most = 2 * (size_t)cfg->targets[r].top_rss;
+
+		need += n < most ? n : most;
+	}
 	if (need <= m->cap)
 		return true;
 	cur = realloc(m->cur, need * sizeof(*cur));

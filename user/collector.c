@@ -27,6 +27,8 @@ struct tracked {
 	bool kept; /* scratch for collector__discover() */
 	bool attaching; /* probes asked for, not attached yet */
 	bool over_quota; /* logged: its user has no heap-tier slot left */
+	bool by_top_rss; /* chosen by size: comes and goes with it, logged at debug */
+	enum target_state state; /* in the last snapshot: reported, or why not */
 	enum heap_state heap;
 	enum heap_tier heap_tier; /* the tier @heap is about */
 	uint64_t cpu_ticks_at_attach; /* gc_cpu_fraction counts CPU time from here */
@@ -52,6 +54,8 @@ struct collector {
 	size_t n_seen;
 	uint64_t mem_total;
 	struct quota quota; /* heap-tier slots per user, counted anew each discovery */
+	struct top_rss_memory *top; /* top_rss hysteresis */
+	uint64_t snapshots, evaluated; /* top_rss is evaluated once per snapshot */
 };
 
 int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
@@ -64,7 +68,7 @@ int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *tr
 	c->tracked = calloc(LOADER_MAX_TRACKED, sizeof(*c->tracked));
 	c->spare = calloc(LOADER_MAX_TRACKED, sizeof(*c->spare));
 	c->procs = malloc(MAX_SCAN * sizeof(*c->procs)); /* scan() clears what it uses */
-	if (!c->tracked || !c->spare || !c->procs) {
+	if (!c->tracked || !c->spare || !c->procs || top_rss_memory__new(&c->top)) {
 		collector__free(c);
 		return -ENOMEM;
 	}
@@ -81,6 +85,7 @@ void collector__free(struct collector *c)
 {
 	if (!c)
 		return;
+	top_rss_memory__free(c->top);
 	free(c->seen);
 	free(c->procs);
 	free(c->spare);
@@ -91,6 +96,7 @@ void collector__free(struct collector *c)
 void collector__set_config(struct collector *c, const struct config *cfg)
 {
 	c->cfg = cfg;
+	top_rss_memory__reset(c->top);
 }
 
 static bool alive_stat(int pid, struct proc_stat *st)
@@ -153,9 +159,11 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 	}
 	*t = (struct tracked){ .pid = e->pid, .start_ticks = e->stat.starttime,
 			       .tier = c->cfg->targets[e->selected_rule].heap,
-			       .uid = procfs__pid_owner(e->pid) };
+			       .uid = procfs__pid_owner(e->pid),
+			       .by_top_rss = c->cfg->targets[e->selected_rule].top_rss != 0 };
 	memcpy(t->comm, e->stat.comm, sizeof(t->comm));
-	log_info("tracking pid %d (%s), heap tier %s", t->pid, t->comm, heap_tier__name(t->tier));
+	log__msg(t->by_top_rss ? LOG_DEBUG : LOG_INFO, "tracking pid %d (%s), heap tier %s%s",
+		 t->pid, t->comm, heap_tier__name(t->tier), t->by_top_rss ? ", by RSS" : "");
 	return 0;
 }
 
@@ -288,7 +296,9 @@ int collector__discover(struct collector *c)
 		if (c->tracked[i].heap == HEAP_STATE_ATTACHED || c->tracked[i].attaching)
 			quota__take(&c->quota, c->tracked[i].uid);
 	recall_hooked(c, procs, n, now);
-	selector__select(c->cfg, procs, n);
+	/* pid, comm, cmdline rules act at once; top_rss moves once per snapshot. */
+	selector__select(c->cfg, procs, n, c->top, c->snapshots != c->evaluated);
+	c->evaluated = c->snapshots;
 	remember_hooked(c, procs, n, now);
 	for (size_t i = 0; i < n; i++) {
 		struct proc_entry *e = &procs[i];
@@ -306,6 +316,7 @@ int collector__discover(struct collector *c)
 			next[kept] = *old;
 			next[kept].kept = false;
 			next[kept].tier = c->cfg->targets[e->selected_rule].heap;
+			next[kept].by_top_rss = c->cfg->targets[e->selected_rule].top_rss != 0;
 			heap_sync(c, &next[kept++], &e->stat);
 			continue;
 		}
@@ -320,7 +331,8 @@ int collector__discover(struct collector *c)
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		if (c->tracked[i].kept)
 			continue;
-		log_info("no longer tracking pid %d (%s)", c->tracked[i].pid, c->tracked[i].comm);
+		log__msg(c->tracked[i].by_top_rss ? LOG_DEBUG : LOG_INFO,
+			 "no longer tracking pid %d (%s)", c->tracked[i].pid, c->tracked[i].comm);
 		heap_off(c, &c->tracked[i]);
 		loader__untrack(c->loader, c->tracked[i].pid);
 	}
@@ -446,6 +458,17 @@ static void fill_sample(struct sample *s, const struct loader_process *p)
 	s->majflt = p->majflt;
 }
 
+static enum target_state report_state(const struct loader_process *p, const struct tracked *t,
+				      struct proc_stat *st)
+{
+	/* Gone, or the number now belongs to another process. */
+	if (!alive_stat(t->pid, st) || st->starttime != t->start_ticks)
+		return TARGET_GONE;
+	if (!p)
+		return TARGET_UNREADABLE;
+	return same_process(p, t) ? TARGET_REPORTED : TARGET_GONE;
+}
+
 struct snapshot *collector__snapshot(struct collector *c)
 {
 	struct snapshot *snap = snapshot__new(c->n_tracked);
@@ -462,16 +485,22 @@ struct snapshot *collector__snapshot(struct collector *c)
 	snap->memory = c->cfg->memory;
 	snap->time = clock__unix();
 	for (size_t i = 0; i < c->n_tracked; i++) {
-		const struct tracked *t = &c->tracked[i];
+		struct tracked *t = &c->tracked[i];
 		struct sample *s = &snap->samples[snap->n];
 		const struct loader_process *p;
 		struct cgroup_paths cg;
 		struct proc_stat st;
+		enum target_state state;
 
 		p = procs ? bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid) : NULL;
-		/* Gone, or the number now belongs to another process. */
-		if (!p || !same_process(p, t) || !alive_stat(t->pid, &st) ||
-		    st.starttime != t->start_ticks)
+		state = report_state(p, t, &st);
+		snap->agent.target_states[state]++;
+		/* Said once per process; a failed read of the kernel tier is said above. */
+		if (procs && state != t->state && state != TARGET_REPORTED)
+			target_state__explain(t->pid, t->comm, state, t->by_top_rss);
+		if (procs)
+			t->state = state;
+		if (state != TARGET_REPORTED)
 			continue;
 		*s = (struct sample){ .pid = t->pid, .start_ticks = t->start_ticks, .tier = t->tier };
 		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
@@ -486,6 +515,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		snap->n++;
 	}
 	free(procs);
+	c->snapshots++;
 	snap->agent.targets_dropped = c->dropped_last;
 	agent_counters(c, &snap->agent, snap->time);
 	return snap;

@@ -35,6 +35,7 @@ struct target_rule {
 	regex_t cmdline;
 	char *comm_pattern, *cmdline_pattern; /* as written, for config__print() */
 	char *cgroup_prefix; /* NULL: any */
+	char *cgroup_slice; /* the same prefix in systemd's slice names; NULL: none */
 	unsigned int top_rss; /* 0: no limit; else the N largest by RSS that match */
 	enum heap_tier heap;
 };

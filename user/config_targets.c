@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "config_yaml.h"
+#include "selector.h"
 
 /*
  * glibc's regcomp() copies a repeated subexpression once per count it may
@@ -177,6 +178,7 @@ static int match_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		r->cgroup_prefix = strdup(s);
 		if (!r->cgroup_prefix)
 			return -ENOMEM;
+		err = selector__slice_prefix(s, &r->cgroup_slice);
 	} else if (strcmp(key, "hooked") == 0) {
 		bool b;
 
@@ -233,6 +235,7 @@ void config_rule_free(struct target_rule *r)
 	free(r->comm_pattern);
 	free(r->cmdline_pattern);
 	free(r->cgroup_prefix);
+	free(r->cgroup_slice);
 }
 
 int config_load_targets(struct ctx *c, yaml_node_t *seq, struct config *cfg)

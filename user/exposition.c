@@ -292,6 +292,16 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 		     "Processes the targets rules select but memtide does not track: over its limit of 4096.");
 	expo__sample_u64(b, "memtide_targets_dropped", NULL, 0, a->targets_dropped);
 
+	expo__family(b, "memtide_selected_targets", "gauge",
+		     "Processes the targets rules select, by state in the last snapshot (reported; gone: exited before it; unreadable: no kernel-tier record, see the log; dropped: over the tracking limit).");
+	for (int st = TARGET_REPORTED; st <= TARGET_STATES; st++) {
+		bool dropped = st == TARGET_STATES;
+
+		l[0] = (struct label){ "state", dropped ? "dropped" : target_state__name(st) };
+		expo__sample_u64(b, "memtide_selected_targets", l, 1,
+				 dropped ? a->targets_dropped : a->target_states[st]);
+	}
+
 	expo__family(b, "memtide_uprobe_targets", "gauge",
 		     "Processes selected for a heap tier, by state (unsupported: no glibc or no real hook; user_limit: over the per-user limit).");
 	{

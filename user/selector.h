@@ -20,10 +20,28 @@ struct proc_entry {
 	int selected_rule; /* -1: not selected */
 };
 
-/* Marks each entry's selected_rule: the first rule that selects it wins.
- * top_rss rules keep the N largest of the processes they match. */
-void selector__select(const struct config *cfg, struct proc_entry *procs, size_t n);
+/* What top_rss rules remember between scans (hysteresis). */
+struct top_rss_memory;
+
+int top_rss_memory__new(struct top_rss_memory **out);
+void top_rss_memory__free(struct top_rss_memory *m);
+/* The rules changed: the next evaluation takes the N largest at once. */
+void top_rss_memory__reset(struct top_rss_memory *m);
+
+/*
+ * Marks each entry's selected_rule: the first rule that selects it wins.
+ * top_rss rules keep the N largest of the processes they match. With @mem,
+ * a process joins them after two evaluations in a row among the N largest
+ * and leaves after two out (the first evaluation takes the N largest at
+ * once); @evaluate says whether this scan is an evaluation (else the members
+ * stay while they match). Without @mem, the N largest now.
+ */
+void selector__select(const struct config *cfg, struct proc_entry *procs, size_t n,
+		      struct top_rss_memory *mem, bool evaluate);
 bool selector__cgroup_matches(const char *proc_cgroup_text, const char *prefix);
+/* @prefix in systemd's slice names (/a/b: /a.slice/a-b.slice) into *@out,
+ * malloc()ed; NULL when it has none. 0 or -ENOMEM. */
+int selector__slice_prefix(const char *prefix, char **out);
 void proc_entry__release(struct proc_entry *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include "node.h"
 #include "procfs.h"
 #include "push.h"
+#include "target_state.h"
 #include "uprobe.h"
 
 /* How a process's heap tier stands. */
@@ -43,6 +44,7 @@ struct sample {
 struct agent_stats {
 	uint64_t targets_by_tier[HEAP_HOOK + 1];
 	uint64_t targets_dropped; /* selected but over the tracking limit */
+	uint64_t target_states[TARGET_STATES]; /* tracked: reported, or why not */
 	uint64_t heap_states[HEAP_STATES]; /* uprobe-tier targets by state */
 	uint64_t oom_kills_total;
 	int oom_victim_pid;

@@ -223,6 +223,8 @@ static inline void fuzz_agent_stats(struct fuzz_in *in, struct agent_stats *a)
 	a->push.failures = fuzz_u64(in);
 	a->push.consecutive_failures = (unsigned int)fuzz_u64(in);
 	a->push.last_success_time = fuzz_double(in);
+	for (size_t i = 0; i < TARGET_STATES; i++)
+		a->target_states[i] = fuzz_u64(in);
 }
 
 /*

@@ -106,15 +106,17 @@ static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const s
 	struct hook_state h;
 
 	t->start_ticks = smp->start_ticks;
-	if (smp->tier != HEAP_HOOK) {
-		t->r.reason = "its target rule does not use the hook tier (heap: hook): never signalled";
+	if (hookinfo__inspect(smp->pid, &found)) {
+		t->r.reason = "no control hook loaded: never signalled";
+	} else if (smp->tier != HEAP_HOOK) {
+		t->r.reason = "hook loaded, but its target rule does not use the hook tier (heap: "
+			      "hook): never signalled";
 	} else if (!g->deps.uprobe) {
-		t->r.reason = "the hook tier did not load (BPF uprobes): never signalled";
+		t->r.reason = "hook loaded, but the hook tier did not load (BPF uprobes): never "
+			      "signalled";
 	} else if (probed(g, t, &h)) {
 		signal_target(g, r, t, h.trims, now_ms);
 		return;
-	} else if (hookinfo__inspect(smp->pid, &found)) {
-		t->r.reason = "no control hook loaded: never signalled";
 	} else {
 		t->probe_wait = true;
 		r->waiting++;

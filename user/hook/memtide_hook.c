@@ -10,8 +10,9 @@
  * where a memtide uprobe copies the report (with the trim's wall and CPU
  * time); every MEMTIDE_HOOK_INTERVAL_MS (default 10000, 0: never) it reports
  * mallinfo2() alone. Without an agent the report is an empty function call.
- * The hook never aborts: whatever fails, it goes quiet and the process runs on. A handler the program installed
- * itself for that signal is left alone (the hook then stays passive).
+ * The hook never aborts: whatever fails, it goes quiet and the process runs
+ * on. A handler the program installed itself for that signal is left alone
+ * (the hook then stays passive).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -82,6 +82,17 @@ static __always_inline __u32 log2_bucket(__u64 v, __u32 buckets)
 	return r < buckets ? r : buckets - 1;
 }
 
+/*
+ * The thread's CPU time so far. The scheduler brings it up to date at each
+ * tick and switch only, so a short trim reads as 0 or as a tick: each such
+ * delta is CPU time the thread did run, and summed over many trims it
+ * converges on their CPU time. Wall time would count waits as CPU.
+ */
+static __always_inline __u64 thread_runtime(void)
+{
+	return bpf_get_current_task_btf()->se.sum_exec_runtime;
+}
+
 static __always_inline int enter(__u32 fn, __u64 arg0, __u64 arg1)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -95,8 +106,10 @@ static __always_inline int enter(__u32 fn, __u64 arg0, __u64 arg1)
 		c->depth++; /* an internal call: its return will only unwind */
 		return 0;
 	}
-	if (fn == HEAP_TRIM)
+	if (fn == HEAP_TRIM) {
 		call.start_ns = bpf_ktime_get_ns();
+		call.start_runtime_ns = thread_runtime();
+	}
 	/* A thread's entry is created once and then rewritten in place. */
 	if (c)
 		*c = call;
@@ -181,6 +194,7 @@ static __always_inline int leave(__u64 ret)
 
 		s->trims++;
 		s->trim_ns += ns;
+		s->trim_cpu_ns += thread_runtime() - c->start_runtime_ns;
 		s->trim_hist[log2_bucket(ns, HEAP_TRIM_BUCKETS)]++;
 		return 0;
 	}
@@ -321,6 +335,7 @@ int BPF_KPROBE(hook_report, const struct memtide_hook_report *report)
 	h->last_trim = r;
 	h->trims++;
 	h->trim_ns += r.trim_ns;
+	h->trim_cpu_ns += r.trim_cpu_ns;
 	h->trim_hist[log2_bucket(r.trim_ns, HEAP_TRIM_BUCKETS)]++;
 	h->released_bytes += memtide_hook_released(&r);
 	return 0;

@@ -39,7 +39,8 @@ struct heap_stats {
 	__s64 live_chunk_bytes; /* the same blocks as malloc holds them (chunk sizes) */
 	__s64 live_objects;
 	__u64 dropped; /* blocks not recorded: the process's block map was full */
-	__u64 trims, trim_ns;
+	__u64 trims, trim_ns; /* trim_ns: wall time in malloc_trim */
+	__u64 trim_cpu_ns; /* CPU time in malloc_trim (the thread's runtime, tick-granular) */
 	__u64 size_hist[HEAP_SIZE_BUCKETS];
 	__u64 trim_hist[HEAP_TRIM_BUCKETS];
 };
@@ -54,6 +55,7 @@ struct heap_block {
 struct heap_call {
 	__u64 arg0, arg1;
 	__u64 start_ns;
+	__u64 start_runtime_ns; /* the thread's CPU time at entry (malloc_trim only) */
 	__u32 fn;
 	__u32 depth; /* >1: inside a nested internal call (realloc(NULL, n) → malloc) */
 };
@@ -64,6 +66,7 @@ struct hook_state {
 	struct memtide_hook_report last_trim;
 	__u64 reports;
 	__u64 trims, trim_ns;
+	__u64 trim_cpu_ns; /* the reports' trim_cpu_ns, summed */
 	__u64 released_bytes; /* RSS given back by trims, summed */
 	__u64 trim_hist[HEAP_TRIM_BUCKETS];
 };

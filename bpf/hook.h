@@ -4,7 +4,8 @@
 #ifndef MEMTIDE_HOOK_H
 #define MEMTIDE_HOOK_H
 
-#define MEMTIDE_HOOK_VERSION 1
+/* 2: reports carry the trim's CPU time (trim_cpu_ns). */
+#define MEMTIDE_HOOK_VERSION 2
 #define MEMTIDE_HOOK_SIGNAL_ENV "MEMTIDE_HOOK_SIGNAL" /* offset from SIGRTMIN */
 #define MEMTIDE_HOOK_INTERVAL_ENV "MEMTIDE_HOOK_INTERVAL_MS"
 #define MEMTIDE_HOOK_DEFAULT_SIGNAL 4
@@ -45,9 +46,10 @@ struct memtide_hook_report {
 	__u64 seq; /* trims done by this process's hook */
 	struct memtide_hook_mallinfo before, after; /* after: trims only */
 	__u64 rss_before, rss_after; /* bytes */
-	__u64 trim_ns;
+	__u64 trim_ns; /* the trim's wall time (its duration) */
 	__s32 trim_result; /* malloc_trim()'s return: 1 if memory was released */
 	__u32 pad;
+	__u64 trim_cpu_ns; /* the trim's CPU time (CLOCK_THREAD_CPUTIME_ID): <= the process's */
 };
 
 /* What a trim gave back, by RSS (mallinfo2() does not change: the pages go

@@ -7,6 +7,7 @@
 #include <time.h>
 #include "clock.h"
 #include "collector.h"
+#include "gc_window.h"
 #include "log.h"
 #include "quota.h"
 #include "selector.h"
@@ -31,7 +32,7 @@ struct tracked {
 	enum target_state state; /* in the last snapshot: reported, or why not */
 	enum heap_state heap;
 	enum heap_tier heap_tier; /* the tier @heap is about */
-	uint64_t cpu_ticks_at_attach; /* gc_cpu_fraction counts CPU time from here */
+	struct gc_window gc_window; /* gc_cpu_fraction: trim and process CPU time readings */
 };
 
 struct collector {
@@ -178,7 +179,7 @@ static void heap_off(struct collector *c, struct tracked *t)
 }
 
 /* Probes go on a process only when its rule asks for the uprobe tier. */
-static void heap_sync(struct collector *c, struct tracked *t, const struct proc_stat *st)
+static void heap_sync(struct collector *c, struct tracked *t)
 {
 	int err;
 
@@ -223,7 +224,7 @@ static void heap_sync(struct collector *c, struct tracked *t, const struct proc_
 			  strerror(-err));
 	} else {
 		t->heap = HEAP_STATE_ATTACHED;
-		t->cpu_ticks_at_attach = st->utime + st->stime;
+		gc_window__reset(&t->gc_window);
 		if (t->tier == HEAP_HOOK && trim__watch(c->trim, t->pid, t->start_ticks))
 			log_warn("pid %d (%s): no pidfd: it will not be asked to trim", t->pid,
 				 t->comm);
@@ -317,7 +318,7 @@ int collector__discover(struct collector *c)
 			next[kept].kept = false;
 			next[kept].tier = c->cfg->targets[e->selected_rule].heap;
 			next[kept].by_top_rss = c->cfg->targets[e->selected_rule].top_rss != 0;
-			heap_sync(c, &next[kept++], &e->stat);
+			heap_sync(c, &next[kept++]);
 			continue;
 		}
 		if (old) { /* same number, another process */
@@ -326,7 +327,7 @@ int collector__discover(struct collector *c)
 			old->kept = true;
 		}
 		if (start_tracking(c, e, &next[kept]) == 0)
-			heap_sync(c, &next[kept++], &e->stat);
+			heap_sync(c, &next[kept++]);
 	}
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		if (c->tracked[i].kept)
@@ -408,27 +409,43 @@ static void agent_counters(struct collector *c, struct agent_stats *a, double no
 	}
 }
 
-static void fill_heap(struct collector *c, const struct tracked *t, const struct proc_stat *st,
+/* The process's CPU time in ns: its CPU clock, exact (the clock the hook's
+ * per-thread trim times come from); utime + stime, in ticks, failing that. */
+static uint64_t process_cpu_ns(int pid, const struct proc_stat *st)
+{
+	struct timespec ts;
+	clockid_t clock;
+
+	if (!clock_getcpuclockid(pid, &clock) && !clock_gettime(clock, &ts))
+		return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return (st->utime + st->stime) * (1000000000ULL / (uint64_t)procfs__clock_ticks());
+}
+
+static void fill_heap(struct collector *c, struct tracked *t, const struct proc_stat *st,
 		      struct sample *s)
 {
-	double cpu_ns;
+	uint64_t trim_cpu_ns;
 
+	/* Its hook is loaded (checked before the probe went on), its reports
+	 * are being probed: it can be trimmed before it ever reported. */
+	s->hook_pending = t->tier == HEAP_HOOK && t->attaching;
 	if (t->heap != HEAP_STATE_ATTACHED)
 		return;
 	if (t->tier == HEAP_HOOK) {
-		/* Until its first report, a hooked process has no figures to show. */
-		if (uprobe__read_hook(c->uprobe, t->pid, &s->hook) || !s->hook.reports)
+		if (uprobe__read_hook(c->uprobe, t->pid, &s->hook))
 			return;
-		s->has_hook = true;
+		s->hook_loaded = true;
+		/* Until its first report, a hooked process has no figures to show. */
+		s->has_hook = s->hook.reports > 0;
+		trim_cpu_ns = s->hook.trim_cpu_ns;
 	} else if (!uprobe__read(c->uprobe, t->pid, &s->heap)) {
 		s->has_heap = true;
+		trim_cpu_ns = s->heap.trim_cpu_ns;
 	} else {
 		return;
 	}
-	cpu_ns = (double)(st->utime + st->stime - t->cpu_ticks_at_attach) * 1e9 /
-		 (double)procfs__clock_ticks();
-	s->gc_cpu_fraction =
-		cpu_ns > 0 ? (double)(s->has_hook ? s->hook.trim_ns : s->heap.trim_ns) / cpu_ns : 0;
+	/* Trim time read first: the process's CPU time, read after, holds it. */
+	s->gc_cpu_fraction = gc_window__add(&t->gc_window, trim_cpu_ns, process_cpu_ns(t->pid, st));
 }
 
 static bool same_process(const struct loader_process *p, const struct tracked *t)

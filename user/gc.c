@@ -18,6 +18,7 @@
 #include "gc.h"
 #include "gc_int.h"
 #include "gc_limit.h"
+#include "hookinfo.h"
 #include "log.h"
 #include "snapshot.h"
 
@@ -42,22 +43,21 @@ struct gc {
 
 static bool candidate(const struct snapshot *s, const struct sample *smp, int pid)
 {
+	/* Loaded is enough: a hook that has not reported yet trims all the same. */
 	return pid ? smp->pid == pid
-		   : smp->has_hook && smp->usage_percent >= s->memory.high_water_mark_percent;
+		   : (smp->hook_loaded || smp->hook_pending) &&
+			     smp->usage_percent >= s->memory.high_water_mark_percent;
 }
 
-/* Signals one target unless the rate limit or the safety checks say no. */
-static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const struct sample *smp,
-		uint64_t now_ms)
+/* Signals one target, whose hook's reports are probed (@trims: its count of
+ * trims so far), unless the rate limit or the safety checks say no. */
+static void signal_target(struct gc *g, struct gc_request *r, struct gc_target *t,
+			  uint64_t trims, uint64_t now_ms)
 {
-	struct hook_state h;
-	uint64_t wait = 0;
+	int pid = t->r.pid;
+	uint64_t wait;
 
-	if (!smp->has_hook || !g->deps.uprobe || uprobe__read_hook(g->deps.uprobe, smp->pid, &h)) {
-		t->r.reason = "no control hook loaded: never signalled";
-		goto refused;
-	}
-	wait = gc_rate__wait(&g->rate, smp->pid, smp->start_ticks, now_ms, r->min_interval_ms);
+	wait = gc_rate__wait(&g->rate, pid, t->start_ticks, now_ms, r->min_interval_ms);
 	if (wait) {
 		snprintf(t->why, sizeof(t->why),
 			 "rate-limited: asked to trim through the API less than %u s ago; allowed "
@@ -66,14 +66,13 @@ static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const s
 		t->r.reason = t->why;
 	} else if (gc_rate__reserve(&g->rate, now_ms, r->min_interval_ms)) {
 		t->r.reason = "out of memory";
-	} else if (!trim__request(g->deps.trim, smp->pid, &t->r.reason)) {
-		gc_rate__record(&g->rate, smp->pid, smp->start_ticks, now_ms);
-		t->want = h.trims + 1; /* the count its answer will bring */
+	} else if (!trim__request(g->deps.trim, pid, &t->r.reason)) {
+		gc_rate__record(&g->rate, pid, t->start_ticks, now_ms);
+		t->want = trims + 1; /* the count its answer will bring */
 	}
 	if (t->want) {
 		r->waiting++;
-		log_info("gc request from %s: asked pid %d (%s) to trim", r->peer, smp->pid,
-			 smp->comm);
+		log_info("gc request from %s: asked pid %d (%s) to trim", r->peer, pid, t->r.comm);
 		return;
 	}
 	if (wait) {
@@ -81,7 +80,50 @@ static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const s
 		if (!r->retry_ms || wait < r->retry_ms)
 			r->retry_ms = wait;
 	}
-refused:
+	gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s", r->peer, pid,
+			t->r.comm, t->r.reason);
+}
+
+/* The probe on the target's hook reports is on (the collector watches a
+ * process for trims from then on): @h, its state. */
+static bool probed(struct gc *g, const struct gc_target *t, struct hook_state *h)
+{
+	return trim__watched(g->deps.trim, t->r.pid, t->start_ticks) &&
+	       !uprobe__read_hook(g->deps.uprobe, t->r.pid, h);
+}
+
+/*
+ * A target's hook is loaded once the process runs it; its reports (the trim's
+ * outcome) reach us once the collector's probe is on, which may not be the
+ * case yet (memtide just started, or the process just appeared): such a
+ * target waits for its probe, then is signalled. Whether it has reported
+ * before does not matter: the hook reports every trim.
+ */
+static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const struct sample *smp,
+		uint64_t now_ms)
+{
+	struct hook_found found;
+	struct hook_state h;
+
+	t->start_ticks = smp->start_ticks;
+	if (hookinfo__inspect(smp->pid, &found)) {
+		t->r.reason = "no control hook loaded: never signalled";
+	} else if (smp->tier != HEAP_HOOK) {
+		t->r.reason = "hook loaded, but its target rule does not use the hook tier (heap: "
+			      "hook): never signalled";
+	} else if (!g->deps.uprobe) {
+		t->r.reason = "hook loaded, but the hook tier did not load (BPF uprobes): never "
+			      "signalled";
+	} else if (probed(g, t, &h)) {
+		signal_target(g, r, t, h.trims, now_ms);
+		return;
+	} else {
+		t->probe_wait = true;
+		r->waiting++;
+		log_info("gc request from %s: pid %d (%s): hook loaded, not probed yet: asked once it is",
+			 r->peer, smp->pid, smp->comm);
+		return;
+	}
 	gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s", r->peer,
 			smp->pid, smp->comm, t->r.reason);
 }
@@ -199,6 +241,14 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		const struct memtide_hook_report *rep = &t->r.report;
 		struct hook_state h;
 
+		if (t->probe_wait) {
+			if (!probed(g, t, &h))
+				continue;
+			t->probe_wait = false;
+			r->waiting--;
+			signal_target(g, r, t, h.trims, now_ms);
+			continue;
+		}
 		if (!t->want || t->r.trimmed)
 			continue;
 		if (uprobe__read_hook(g->deps.uprobe, t->r.pid, &h)) {
@@ -220,10 +270,19 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 	}
 	if (r->waiting && now_ms < r->deadline_ms)
 		return false;
-	for (size_t i = 0; i < r->n; i++)
-		if (r->t[i].want && !r->t[i].r.trimmed)
+	for (size_t i = 0; i < r->n; i++) {
+		struct gc_target *t = &r->t[i];
+
+		if (t->probe_wait) {
+			t->r.reason = "hook loaded, but its reports were not probed in time (see the "
+				      "log): not signalled";
+			gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s",
+					r->peer, t->r.pid, t->r.comm, t->r.reason);
+		} else if (t->want && !t->r.trimmed) {
 			log_warn("gc request from %s: pid %d (%s) did not answer within %d s",
-				 r->peer, r->t[i].r.pid, r->t[i].r.comm, WAIT_MS / 1000);
+				 r->peer, t->r.pid, t->r.comm, WAIT_MS / 1000);
+		}
+	}
 	gc_finish(r);
 	return true;
 }

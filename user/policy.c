@@ -97,8 +97,8 @@ static void request(struct entry *e, const struct sample *s, struct trim *t, uin
 		return;
 	}
 	e->pending_since_ms = now_ms;
-	log_info("asked pid %d (%s) to trim: %s (usage %.1f%%)", s->pid, s->comm, reason,
-		 s->usage_percent);
+	log_info("asked pid %d (%s) to trim: %s (usage %.1f%%)%s", s->pid, s->comm, reason,
+		 s->usage_percent, s->has_hook ? "" : "; hook loaded, not reported yet");
 }
 
 static void evaluate(struct entry *e, const struct sample *s, const struct memory_config *m,
@@ -145,16 +145,23 @@ void policy__evaluate(struct policy *p, const struct snapshot *s, struct trim *t
 		const struct sample *smp = &s->samples[i];
 		struct entry *e;
 
-		if (smp->usage_percent < m->high_water_mark_percent && !smp->has_hook)
+		/* Loaded is enough, reported or not: the hook reports every trim. */
+		if (smp->usage_percent < m->high_water_mark_percent && !smp->hook_loaded)
+			continue;
+		/* Its hook is loaded and about to be probed: next snapshot. */
+		if (smp->hook_pending)
 			continue;
 		e = entry(p, smp);
 		if (!e)
 			continue;
-		if (!smp->has_hook) {
+		if (!smp->hook_loaded) {
 			/* Over the mark without the hook: say so once, never signal. */
 			if (!e->told_unhooked)
-				log_warn("pid %d (%s) is above high_water_mark_percent (%.1f%%) but has no control hook: it is never signalled",
-					 smp->pid, smp->comm, smp->usage_percent);
+				log_warn("pid %d (%s) is above high_water_mark_percent (%.1f%%) but %s: it is never signalled",
+					 smp->pid, smp->comm, smp->usage_percent,
+					 smp->tier == HEAP_HOOK
+						 ? "has no control hook"
+						 : "its target rule does not use the hook tier (heap: hook)");
 			e->told_unhooked = true;
 			continue;
 		}

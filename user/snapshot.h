@@ -38,6 +38,12 @@ struct sample {
 	struct heap_stats heap;
 	bool has_hook; /* the hook tier's: the control hook's reports */
 	struct hook_state hook;
+	/* The hook tier's readiness: hook_loaded, the process runs the hook and
+	 * its reports are probed (it may not have reported yet: !has_hook);
+	 * hook_pending, the hook is loaded and its probe going on. */
+	bool hook_loaded, hook_pending;
+	/* Trim CPU time / process CPU time over the last GC_WINDOW_INTERVALS
+	 * snapshots (gc_window.h), in [0, 1]. */
 	double gc_cpu_fraction;
 };
 

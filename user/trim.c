@@ -105,6 +105,18 @@ void trim__forget(struct trim *t, int pid)
 	pthread_mutex_unlock(&t->lock);
 }
 
+bool trim__watched(struct trim *t, int pid, uint64_t start_ticks)
+{
+	struct watched *w;
+	bool yes;
+
+	pthread_mutex_lock(&t->lock);
+	w = pid > 0 ? slot(t, pid) : NULL;
+	yes = w && w->start_ticks == start_ticks;
+	pthread_mutex_unlock(&t->lock);
+	return yes;
+}
+
 /* SigCgt in /proc/PID/status: the signals the process has handlers for. */
 static bool handles(int pid, int sig)
 {

@@ -3,6 +3,7 @@
 #ifndef MEMTIDE_TRIM_H
 #define MEMTIDE_TRIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct trim;
@@ -13,6 +14,9 @@ void trim__free(struct trim *t);
  * that process or nowhere, never to a later one reusing the number. */
 int trim__watch(struct trim *t, int pid, uint64_t start_ticks);
 void trim__forget(struct trim *t, int pid);
+/* Whether (@pid, @start_ticks) is watched: the collector watches a process
+ * once the probe on its hook's reports is on. Thread-safe. */
+bool trim__watched(struct trim *t, int pid, uint64_t start_ticks);
 /*
  * Signals the hook of @pid. Refused, with *why set, unless the process maps
  * the hook library and handles its signal (SigCgt): -ENOTSUP then; -ESRCH

@@ -14,6 +14,10 @@
  *   hold N       N blocks of 1000 bytes, all kept: nothing for a trim to give back
  *   freeall      free every block still held
  *   trim         malloc_trim(0)
+ *   trimloop MS  freeall, then for MS milliseconds: 20 MB fragmented as fragment
+ *                does, ask its own control hook to trim (SIGRTMIN+4:
+ *                only with the hook loaded), 5 ms later freeall: a process
+ *                that spends much of its CPU in trims
  *   bench N      N malloc(64)+free pairs, answers ns per pair
  *   exit         exit 0
  * Every answer: "ok malloc=.. calloc=.. realloc=.. reallocarray=.. posix_memalign=..
@@ -22,7 +26,9 @@
  */
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +219,41 @@ static void freeall(void)
 	}
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void trimloop(long ms)
+{
+	const struct timespec pause = { .tv_nsec = 5000000 };
+	uint64_t end = mono_ms() + (uint64_t)ms;
+
+	freeall();
+	while (mono_ms() < end) {
+		/* 20 MB as 5000 blocks of 4000 bytes, unwritten (malloc's own
+		 * headers touch every page), every 16th kept: the least work
+		 * besides the trim for a trim with 20 MB to give back. */
+		for (long i = 0; i < 5000; i++)
+			hold(counted(MALLOC, malloc(4000), 4000), 4000);
+		for (size_t i = 0; i < n_held; i++) {
+			if (i % 16 == 15) {
+				held[i / 16] = held[i];
+				held_size[i / 16] = held_size[i];
+			} else {
+				counted_free(held[i], held_size[i]);
+			}
+		}
+		n_held /= 16;
+		kill(getpid(), SIGRTMIN + 4);
+		nanosleep(&pause, NULL);
+		freeall();
+	}
+}
+
 static double bench(long n)
 {
 	struct timespec a, b;
@@ -306,6 +347,8 @@ int main(void)
 			freeall();
 		} else if (strcmp(cmd, "trim") == 0) {
 			malloc_trim(0);
+		} else if (strcmp(cmd, "trimloop") == 0) {
+			trimloop(a);
 		} else if (strcmp(cmd, "bench") == 0) {
 			snprintf(line, sizeof(line), "ok %.1f\n", bench(a));
 			say(line);

@@ -7,11 +7,12 @@
  * offset) the handler only wakes a thread of the hook's own (it writes to an
  * eventfd: async-signal-safe, no allocation). That thread reads mallinfo2()
  * and RSS, trims, measures, reads them again and calls memtide_hook_report(),
- * where a memtide uprobe copies the report; every MEMTIDE_HOOK_INTERVAL_MS
- * (default 10000, 0: never) it reports mallinfo2() alone. Without an agent the
- * report is an empty function call. The hook never aborts: whatever fails,
- * it goes quiet and the process runs on. A handler the program installed
- * itself for that signal is left alone (the hook then stays passive).
+ * where a memtide uprobe copies the report (with the trim's wall and CPU
+ * time); every MEMTIDE_HOOK_INTERVAL_MS (default 10000, 0: never) it reports
+ * mallinfo2() alone. Without an agent the report is an empty function call.
+ * The hook never aborts: whatever fails, it goes quiet and the process runs
+ * on. A handler the program installed itself for that signal is left alone
+ * (the hook then stays passive).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,11 +87,12 @@ static void read_mallinfo(struct memtide_hook_mallinfo *out)
 	out->keepcost = mi.keepcost;
 }
 
-static __u64 now_ns(void)
+static __u64 now_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (clock_gettime(clock, &ts))
+		return 0;
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
@@ -98,13 +100,18 @@ static void trim_and_report(void)
 {
 	struct memtide_hook_report r = { .version = MEMTIDE_HOOK_VERSION,
 					 .kind = MEMTIDE_HOOK_TRIM };
-	__u64 start;
+	__u64 start, start_cpu;
 
 	read_mallinfo(&r.before);
 	r.rss_before = rss_bytes();
-	start = now_ns();
+	/* CPU time as well as wall time: memtide's gc_cpu_fraction is the
+	 * trims' share of the process's CPU time, which a trim waiting (on
+	 * the arena lock, or preempted) does not use. */
+	start_cpu = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	start = now_ns(CLOCK_MONOTONIC);
 	r.trim_result = malloc_trim(0);
-	r.trim_ns = now_ns() - start;
+	r.trim_ns = now_ns(CLOCK_MONOTONIC) - start;
+	r.trim_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - start_cpu;
 	r.rss_after = rss_bytes();
 	read_mallinfo(&r.after);
 	r.seq = ++trims;

@@ -191,6 +191,17 @@ start_alertmanager() {
 	wait_until 20 curl -sf -o /dev/null "http://127.0.0.1:$1/-/ready"
 }
 
+# start_prometheus PORT: the Debian Prometheus on $WORK/prometheus.yml (the
+# caller writes it); sets PROM. prom_query EXPR prints the API's answer.
+start_prometheus() {
+	PROM="http://127.0.0.1:$1"
+	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom" \
+		--web.listen-address="127.0.0.1:$1" >>"$WORK/prometheus.log" 2>&1 &
+	PIDS+=("$!")
+	wait_until 30 curl -sf -o /dev/null "$PROM/-/ready"
+}
+prom_query() { curl -sf "$PROM/api/v1/query" --data-urlencode "query=$1"; }
+
 # promtool_clean: the current page passes `promtool check metrics`, but for the
 # lint findings on the product spec's fixed names, which are kept as named.
 promtool_clean() {

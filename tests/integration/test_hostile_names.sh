@@ -13,7 +13,6 @@ AM_PORT=$(free_port)
 PROM_PORT=$(free_port)
 PG="http://127.0.0.1:$PG_PORT"
 AM="http://127.0.0.1:$AM_PORT"
-PROM="http://127.0.0.1:$PROM_PORT"
 mkdir -m 0755 "$WORK/textfile"
 # The 8 MiB the target holds is far above 3% of 20 MB: MemoryCriticalUsage fires.
 cat >"$WORK/memtide.yaml" <<YAML
@@ -77,13 +76,10 @@ scrape_configs:
   - job_name: memtide
     static_configs: [{ targets: ["127.0.0.1:$PORT"] }]
 YAML
-prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom" \
-	--web.listen-address="127.0.0.1:$PROM_PORT" >>"$WORK/prometheus.log" 2>&1 &
-PIDS+=("$!")
-query() { curl -sf "$PROM/api/v1/query" --data-urlencode "query=$1"; }
-prom_up() { test "$(query 'up{job="memtide"}' | json '[r["value"][1] for r in d["data"]["result"]]' 2>/dev/null)" = "['1']"; }
+start_prometheus "$PROM_PORT" || not_ok "Prometheus starts" "$(tail -3 "$WORK/prometheus.log")"
+prom_up() { test "$(prom_query 'up{job="memtide"}' | json '[r["value"][1] for r in d["data"]["result"]]' 2>/dev/null)" = "['1']"; }
 check "Prometheus scrapes memtide: up == 1" wait_until 60 prom_up
-comm=$(query "memory_sys_bytes{pid=\"$HN_PID\"}" | strict_json 'd["data"]["result"][0]["metric"]["comm"]' 2>/dev/null)
+comm=$(prom_query "memory_sys_bytes{pid=\"$HN_PID\"}" | strict_json 'd["data"]["result"][0]["metric"]["comm"]' 2>/dev/null)
 check "Prometheus has the target's series, with the sanitized name" want_is "$comm"
 grep -m3 -i 'invalid\|error' "$WORK/prometheus.log" | sed 's/^/# prometheus: /'
 

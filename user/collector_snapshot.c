@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One snapshot of the tracked processes: the kernel tier's figures, the
+ * cgroup limits, the heap tiers' figures and why a process is not reported.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "clock.h"
+#include "collector_int.h"
+#include "log.h"
+#include "utf8.h"
+
+/* The process's cgroup paths (v2, v1 memory), read once for limit and container. */
+struct cgroup_paths {
+	char v2[1024], v1[1024];
+};
+
+static void read_cgroup(int pid, struct cgroup_paths *cg)
+{
+	char text[4096];
+
+	cg->v2[0] = cg->v1[0] = '\0';
+	if (procfs__read_pid(pid, "cgroup", text, sizeof(text)) > 0)
+		procfs__parse_cgroup(text, cg->v2, sizeof(cg->v2), cg->v1, sizeof(cg->v1));
+}
+
+static void fill_limit(struct collector *c, struct sample *s, const struct cgroup_paths *cg)
+{
+	const struct memory_config *m = &c->cfg->memory;
+	uint64_t limit;
+
+	s->heap_limit_bytes = m->max_heap_mb * 1024 * 1024;
+	if (m->max_memory_mb) {
+		s->limit_bytes = m->max_memory_mb * 1024 * 1024;
+	} else if (procfs__cgroup_limit(cg->v2, cg->v1, &limit) == 0) {
+		s->limit_bytes = limit < c->mem_total || !c->mem_total ? limit : c->mem_total;
+		s->limit_from_cgroup = true;
+	} else {
+		s->limit_bytes = c->mem_total;
+	}
+	s->usage_percent = s->limit_bytes ? 100.0 * (double)s->rss_bytes / (double)s->limit_bytes
+					  : 0;
+}
+
+static void fill_container(struct sample *s, const struct cgroup_paths *cg)
+{
+	if (procfs__container_id(cg->v2, s->container, sizeof(s->container)))
+		procfs__container_id(cg->v1, s->container, sizeof(s->container));
+}
+
+static uint64_t pages(int64_t n)
+{
+	return n > 0 ? (uint64_t)n * (uint64_t)procfs__page_size() : 0;
+}
+
+static void agent_counters(struct collector *c, struct agent_stats *a, double now)
+{
+	struct loader_counters k;
+
+	loader__counters(c->loader, &k);
+	a->oom_kills_total = k.oom_kills;
+	if (k.oom_victim.time_ns) {
+		double ago = (double)(clock__boot_ns() - k.oom_victim.time_ns) / 1e9;
+
+		a->oom_victim_time = now - ago;
+		a->oom_victim_pid = (int)k.oom_victim.tgid;
+		utf8__sanitize(a->oom_victim_comm, sizeof(a->oom_victim_comm), k.oom_victim.comm,
+			       strnlen(k.oom_victim.comm, sizeof(k.oom_victim.comm)), 0);
+	}
+}
+
+/* The process's CPU time in ns: its CPU clock, exact (the clock the hook's
+ * per-thread trim times come from); utime + stime, in ticks, failing that. */
+static uint64_t process_cpu_ns(int pid, const struct proc_stat *st)
+{
+	struct timespec ts;
+	clockid_t clock;
+
+	if (!clock_getcpuclockid(pid, &clock) && !clock_gettime(clock, &ts))
+		return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return (st->utime + st->stime) * (1000000000ULL / (uint64_t)procfs__clock_ticks());
+}
+
+static void fill_heap(struct collector *c, struct tracked *t, const struct proc_stat *st,
+		      struct sample *s)
+{
+	uint64_t trim_cpu_ns;
+
+	/* Its hook is loaded (checked before the probe went on), its reports
+	 * are being probed: it can be trimmed before it ever reported. */
+	s->hook_pending = t->tier == HEAP_HOOK && t->attaching;
+	if (t->heap != HEAP_STATE_ATTACHED)
+		return;
+	if (t->tier == HEAP_HOOK) {
+		if (uprobe__read_hook(c->uprobe, t->pid, &s->hook))
+			return;
+		s->hook_loaded = true;
+		/* Until its first report, a hooked process has no figures to show. */
+		s->has_hook = s->hook.reports > 0;
+		trim_cpu_ns = s->hook.trim_cpu_ns;
+	} else if (!uprobe__read(c->uprobe, t->pid, &s->heap)) {
+		s->has_heap = true;
+		trim_cpu_ns = s->heap.trim_cpu_ns;
+	} else {
+		return;
+	}
+	/* Trim time read first: the process's CPU time, read after, holds it. */
+	s->gc_cpu_fraction = gc_window__add(&t->gc_window, trim_cpu_ns, process_cpu_ns(t->pid, st));
+}
+
+static bool same_process(const struct loader_process *p, const struct tracked *t)
+{
+	uint64_t ns_per_tick = 1000000000ULL / (uint64_t)procfs__clock_ticks();
+
+	return p->start_boottime_ns / ns_per_tick == t->start_ticks;
+}
+
+static int by_tgid(const void *key, const void *elem)
+{
+	return *(const int *)key - ((const struct loader_process *)elem)->tgid;
+}
+
+static void fill_sample(struct sample *s, const struct loader_process *p)
+{
+	s->file_bytes = pages(p->rss_pages[MM_RSS_FILE]);
+	s->anon_bytes = pages(p->rss_pages[MM_RSS_ANON]);
+	s->shmem_bytes = pages(p->rss_pages[MM_RSS_SHMEM]);
+	s->swap_bytes = pages(p->rss_pages[MM_RSS_SWAP]);
+	s->rss_bytes = s->file_bytes + s->anon_bytes + s->shmem_bytes;
+	/* As VmHWM: the mm's high-water mark is only updated lazily. */
+	s->rss_peak_bytes = pages((int64_t)p->hiwater_rss_pages);
+	if (s->rss_peak_bytes < s->rss_bytes)
+		s->rss_peak_bytes = s->rss_bytes;
+	s->minflt = p->minflt;
+	s->majflt = p->majflt;
+}
+
+static enum target_state report_state(const struct loader_process *p, const struct tracked *t,
+				      struct proc_stat *st)
+{
+	/* Gone, or the number now belongs to another process. */
+	if (!collector_alive_stat(t->pid, st) || st->starttime != t->start_ticks)
+		return TARGET_GONE;
+	if (!p)
+		return TARGET_UNREADABLE;
+	return same_process(p, t) ? TARGET_REPORTED : TARGET_GONE;
+}
+
+struct snapshot *collector__snapshot(struct collector *c)
+{
+	struct snapshot *snap = snapshot__new(c->n_tracked);
+	struct loader_process *procs = NULL;
+	size_t n_procs = 0;
+	int err;
+
+	if (!snap)
+		return NULL;
+	err = loader__read(c->loader, &procs, &n_procs);
+	if (err)
+		log_warn("reading the kernel tier: %s", strerror(-err));
+	snap->agent.bpf_ok = !err;
+	snap->memory = c->cfg->memory;
+	snap->time = clock__unix();
+	for (size_t i = 0; i < c->n_tracked; i++) {
+		struct tracked *t = &c->tracked[i];
+		struct sample *s = &snap->samples[snap->n];
+		const struct loader_process *p;
+		struct cgroup_paths cg;
+		struct proc_stat st;
+		enum target_state state;
+
+		p = procs ? bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid) : NULL;
+		state = report_state(p, t, &st);
+		snap->agent.target_states[state]++;
+		/* Said once per process; a failed read of the kernel tier is said above. */
+		if (procs && state != t->state && state != TARGET_REPORTED)
+			target_state__explain(t->pid, t->comm, state, t->by_top_rss);
+		if (procs)
+			t->state = state;
+		if (state != TARGET_REPORTED)
+			continue;
+		*s = (struct sample){ .pid = t->pid, .start_ticks = t->start_ticks, .tier = t->tier };
+		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
+		fill_sample(s, p);
+		read_cgroup(t->pid, &cg);
+		fill_limit(c, s, &cg);
+		fill_container(s, &cg);
+		fill_heap(c, t, &st, s);
+		snap->agent.targets_by_tier[t->tier]++;
+		if (t->tier != HEAP_NONE)
+			snap->agent.heap_states[t->heap]++;
+		snap->n++;
+	}
+	free(procs);
+	c->snapshots++;
+	snap->agent.targets_dropped = c->dropped_last;
+	agent_counters(c, &snap->agent, snap->time);
+	return snap;
+}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # memtide — build, run, test, bench.
 # `make run` and `make test` install what they miss (see `deps`), so a fresh
 # Debian 12 machine needs nothing done by hand.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * Uprobe tier: exact heap accounting of the processes that ask for it.
  *
@@ -20,7 +20,7 @@
 #include <bpf/bpf_core_read.h>
 #include "heap.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* The benchmark's floor: the same probes, returning at once. */
 const volatile bool empty_probes = false;

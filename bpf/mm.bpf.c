@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * Kernel tier: page faults, RSS, OOM kills and exits of tracked processes.
  *
@@ -16,7 +16,7 @@
 #include <bpf/bpf_core_read.h>
 #include "mm.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* One bit per possible tgid, set by user space for the tracked processes. */
 __u64 tracked_bits[MM_PID_MAX / 64] = {};

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Shared between bpf/mm.bpf.c and user space: plain structs only. */
 #ifndef MEMTIDE_MM_H
 #define MEMTIDE_MM_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers for the integration tests (sourced, bash).
 # Each check prints "ok - NAME" or "not ok - NAME: why"; tests/run.sh counts them.
 

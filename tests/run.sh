@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test: cmocka unit tests, then the privileged integration tests,
 # for each build directory given; then the fuzz harnesses for a short while.
 # Ends with one line "N passed, N failed"; exits non-zero when anything failed.

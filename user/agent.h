@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The collection loop: discovery, snapshots, outputs, signals. */
 #ifndef MEMTIDE_AGENT_H
 #define MEMTIDE_AGENT_H

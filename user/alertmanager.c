@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Sends every firing alert when something changed and again every
  * resend_interval while it fires (Alertmanager forgets an alert it has not

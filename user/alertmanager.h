@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alerts to a Prometheus Alertmanager (API v2), from a thread of their own. */
 #ifndef MEMTIDE_ALERTMANAGER_H
 #define MEMTIDE_ALERTMANAGER_H

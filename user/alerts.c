@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * One alert per (kind, process). A condition that holds makes it pending; one
  * that holds for the kind's `for` duration makes it firing; one that stops

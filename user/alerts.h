@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The spec's four alerts, evaluated on every snapshot: pending → firing → resolved. */
 #ifndef MEMTIDE_ALERTS_H
 #define MEMTIDE_ALERTS_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The spec's JSON shapes. Heap figures that the process's tier cannot know
  * (every heap field in the kernel tier) are null rather than a made-up 0; the

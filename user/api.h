@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The JSON API's documents, rendered from a snapshot: pure functions over buffers. */
 #ifndef MEMTIDE_API_H
 #define MEMTIDE_API_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A size-capped growable text buffer (after curl's dynbuf). */
 #ifndef MEMTIDE_BUF_H
 #define MEMTIDE_BUF_H

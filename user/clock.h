@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The clocks the agent reads, and timed waits on them. */
 #ifndef MEMTIDE_CLOCK_H
 #define MEMTIDE_CLOCK_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Finds the processes to track, keeps the BPF map in step, builds snapshots. */
 #ifndef MEMTIDE_COLLECTOR_H
 #define MEMTIDE_COLLECTOR_H

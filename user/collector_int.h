@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The collector's state, shared by discovery (collector.c) and the
  * snapshot (collector_snapshot.c). */
 #ifndef MEMTIDE_COLLECTOR_INT_H

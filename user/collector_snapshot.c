@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * One snapshot of the tracked processes: the kernel tier's figures, the
  * cgroup limits, the heap tiers' figures and why a process is not reported.

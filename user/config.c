@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * YAML configuration: the libyaml document tree is walked section by section;
  * every error names file:line:column of the offending node.

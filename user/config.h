@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The agent's settings, loaded from YAML and validated as a whole. */
 #ifndef MEMTIDE_CONFIG_H
 #define MEMTIDE_CONFIG_H

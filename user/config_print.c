@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The effective configuration as YAML (--check-config): every key of every
  * section, so what the defaults and the derivation rules made of a file can

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The memory section's keys that constrain each other. Only keys the file
  * gives can contradict each other; a key it leaves out starts at its default

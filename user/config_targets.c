@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* The targets section: which processes are tracked, and with which tier. */
 #include <ctype.h>
 #include <errno.h>

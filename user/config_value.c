@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Pure parsers for configuration scalars. */
 #include <ctype.h>
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the config module: the YAML walking helpers its files share. */
 #ifndef MEMTIDE_CONFIG_YAML_H
 #define MEMTIDE_CONFIG_YAML_H

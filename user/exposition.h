@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Prometheus text format 0.0.4: pure formatting into a struct buf. */
 #ifndef MEMTIDE_EXPOSITION_H
 #define MEMTIDE_EXPOSITION_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* The heap tiers' families: uprobe-tier counters, hook-tier trims, both tiers' heap figures. */
 #include <math.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the exposition module: what its files share. */
 #ifndef MEMTIDE_EXPOSITION_INT_H
 #define MEMTIDE_EXPOSITION_INT_H

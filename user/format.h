@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Numbers as text, the same in the exposition and in the JSON documents. */
 #ifndef MEMTIDE_FORMAT_H
 #define MEMTIDE_FORMAT_H

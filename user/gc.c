@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * An HTTP thread only takes a request's place in the queue (or refuses it:
  * 503) and hands it over. One thread of this module's own does the rest for

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * POST /api/v1/memory/gc: trim now. The caller (an HTTP thread) only takes
  * a place for the request (gc__begin) and hands it over (gc__wait); choosing

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* The answers to POST /api/v1/memory/gc: api__gc's document, and the refusals. */
 #include <errno.h>
 #include <limits.h>

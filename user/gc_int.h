@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the gc module: a request, as gc.c (the thread) and gc_answer.c
  * (the JSON answers) share it. */
 #ifndef MEMTIDE_GC_INT_H

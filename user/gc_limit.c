@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Anyone who can reach the API may ask for trims when no token is set, so
  * neither the trims nor the log lines they cause may grow with the requests:

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the gc module: what keeps API trims and their log lines bounded. */
 #ifndef MEMTIDE_GC_LIMIT_H
 #define MEMTIDE_GC_LIMIT_H

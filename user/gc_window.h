@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * memory_gc_cpu_fraction: the share of a process's CPU time its trims used
  * over the last GC_WINDOW_INTERVALS monitor intervals. Both figures are CPU

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Content-Encoding: gzip for /metrics (Prometheus always asks for it). */
 #ifndef MEMTIDE_GZIP_H
 #define MEMTIDE_GZIP_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Is it memtide's control hook, and what does the hook say of itself? */
 #ifndef MEMTIDE_HOOKINFO_H
 #define MEMTIDE_HOOKINFO_H

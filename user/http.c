@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Every answer is built from one snapshot reference, so /metrics and the JSON
  * documents agree. Limits keep a flood of clients from costing the agent more

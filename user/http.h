@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP server (libmicrohttpd): /metrics, /health and the JSON API, all
  * answered from the current snapshot. */
 #ifndef MEMTIDE_HTTP_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The POST side: the bearer token, and POST /api/v1/memory/gc. An accepted
  * POST is suspended (it holds none of the server's threads) and handed to

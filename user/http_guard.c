@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * libmicrohttpd's idle timeout restarts with every byte, so a client sending
  * one header byte a second holds a connection forever, and a few addresses

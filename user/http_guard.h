@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inside the http module: connections that have not yet sent a whole request
  * (new ones, and kept-alive ones between requests) are "waiting". Few of them

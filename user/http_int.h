@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inside the http module: what http.c (the server, the GET side) and
  * http_gc.c (tokens, POST gc) share. */
 #ifndef MEMTIDE_HTTP_INT_H

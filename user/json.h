@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The JSON documents, built with json-c. Strings go through the sanitizer
  * (utf8.h), numbers through format__double(), so a document is valid JSON

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where a process's C library is, and where its functions are in the file. */
 #ifndef MEMTIDE_LIBC_ELF_H
 #define MEMTIDE_LIBC_ELF_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* open → size maps → load → attach, as in libbpf-bootstrap; one cleanup path. */
 #include <errno.h>
 #include <stdbool.h>

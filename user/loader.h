@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The kernel tier's BPF programs: load, attach, mark processes, read them. */
 #ifndef MEMTIDE_LOADER_H
 #define MEMTIDE_LOADER_H

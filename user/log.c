@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* One line per event on stderr, level-filtered. */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The node's name, one answer for every output that names the node: the
  * Alertmanager sender's instance label, the Pushgateway group and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The watermark policy: when to ask a hooked process to trim. */
 #ifndef MEMTIDE_POLICY_H
 #define MEMTIDE_POLICY_H

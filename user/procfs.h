@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /proc readers: pure parsers over buffers, plus thin file readers. */
 #ifndef MEMTIDE_PROCFS_H
 #define MEMTIDE_PROCFS_H

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The pusher runs on its own thread with one reused curl handle, so a slow or
  * absent Pushgateway never holds up collection or any other output. Failures

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Pushgateway: PUT the current snapshot every interval from a thread of its own. */
 #ifndef MEMTIDE_PUSH_H
 #define MEMTIDE_PUSH_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Heap-tier slots per user. Probe slots are shared and bounded (1024), and any
  * local user can start processes a `hooked: true` rule selects: each user but

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * A link left to a thread that the process's exit kills is the one thing that
  * must never happen: the kernel then fails to unregister its uprobe ("failed

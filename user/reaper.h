@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Takes BPF links off the caller's thread: releasing a uprobe link waits for
  * an RCU grace period (~100 ms here), so links are closed by a small pool of
  * threads whose grace periods overlap. */

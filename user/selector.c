@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

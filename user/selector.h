@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which running processes the `targets:` rules select, and with which tier. */
 #ifndef MEMTIDE_SELECTOR_H
 #define MEMTIDE_SELECTOR_H

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * One immutable, reference-counted picture of every tracked process, taken
  * once per monitor interval. Every output renders from the same snapshot.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Whether a tracked process made it into a snapshot, and if not, why. */
 #ifndef MEMTIDE_TARGET_STATE_H
 #define MEMTIDE_TARGET_STATE_H

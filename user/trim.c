@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Safety first: a process is signalled only through a pidfd opened when it
  * was first seen, and only after checking, at that moment, that it maps the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Asking a process's control hook to run malloc_trim(0), safely. */
 #ifndef MEMTIDE_TRIM_H
 #define MEMTIDE_TRIM_H

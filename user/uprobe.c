@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Probes are attached per process (a perf event bound to the pid), so the
  * breakpoints exist only in the selected process's memory: nothing else on

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The uprobe tier: probes on a selected process's own glibc, and its figures. */
 #ifndef MEMTIDE_UPROBE_H
 #define MEMTIDE_UPROBE_H

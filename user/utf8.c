@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* UTF-8 validation and repair by the well-formed sequences of Unicode's Table 3-7. */
 #include <stdint.h>
 #include <stdlib.h>

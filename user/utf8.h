@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The one sanitizer for bytes other people chose (process names, command
  * lines, peer input): every output (exposition, JSON, logs) goes through it.

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers the benchmarks share: clocks and the median's sort. */
 #ifndef MEMTIDE_BENCH_H
 #define MEMTIDE_BENCH_H

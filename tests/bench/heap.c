@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * make bench, uprobe tier: ns per malloc(64)+free pair in this process, three
  * ways in one run, interleaved block by block:

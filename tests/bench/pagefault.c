@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * make bench, kernel tier: the cost of one anonymous page fault with and
  * without memtide's kernel-tier programs, measured in one process so the three

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench: every benchmark, each printing ratios measured within one run.
 set -eu
 cd "$(dirname "$0")/../.."

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What the libFuzzer harnesses share: reading typed values and string fields
  * off the fuzz input, and a snapshot built from it. An input that runs out

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The configuration loader on arbitrary files. The input goes through
  * config__load() from a memfd, the way a file named by --config or reread on

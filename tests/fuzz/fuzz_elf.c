@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The ELF symbol lookups: the libc and the "hook" library a process maps are
  * files any local user can write, and root parses them (uprobe offsets, the

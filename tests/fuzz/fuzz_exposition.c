@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The Prometheus text writer over a snapshot made from the input: comm,
  * container and OOM victim strings are arbitrary bytes, every number any bit

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The JSON writers: /api/v1/memory/stats and /health over a snapshot made
  * from the input, the POST /api/v1/memory/gc answer, the Alertmanager body,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The /proc/PID/maps parsers: where glibc is (the uprobe tier) and whether a
  * library is mapped (the hook tier). The input's first line names the library

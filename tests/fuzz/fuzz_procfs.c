@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The /proc and cgroup parsers on any file text: stat, status, meminfo,
  * cgroup (with roomy and with tiny output buffers), container ids, and the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* The scalar parsers behind configuration values, cgroup limits and request
  * headers, on any string, with the ranges they promise checked. */
 #include <errno.h>

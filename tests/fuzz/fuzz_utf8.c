@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The sanitizer on any bytes and any output size: the output is valid UTF-8
  * (checked by the harness's own decoder), fits, is valid input's own prefix

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every libFuzzer harness (build-fuzz/fuzz_NAME, from `make fuzz-build`)
 # for SECONDS over a copy of its seed corpus, tests/fuzz/corpus/NAME/ (with
 # tests/fuzz/NAME.dict when there is one), so the repository is never written.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Both alert paths at once, as the README allows: memtide's own Alertmanager
 # sender and a real Prometheus running the shipped rules against the same
 # Alertmanager. The alert they both raise must reach it as one alert (the

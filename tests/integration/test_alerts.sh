@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Alerts end to end: pending → firing → resolved, the history API, the metric,
 # and the real Debian Alertmanager receiving them (started late, so the first
 # sends fail and are retried), resent while firing, resolved with endsAt.

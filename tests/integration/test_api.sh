@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # JSON API and /health against the same snapshot as /metrics; bearer token;
 # abuse: garbage, oversized and idle connections; the server stays up and small.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Churn soak: thousands of short-lived processes, hundreds of them probed
 # (uprobe tier) or hooked, come and go while the agent tracks them; afterwards
 # its file descriptors, threads and every BPF map's entries are back at their

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Command line, configuration errors, SIGHUP reload, HTTP status codes, cgroup limits.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/v1/memory/gc never holds up a scrape: hooked processes that never
 # answer (one root's, one nobody's), a flood of POSTs without a token from
 # root and from nobody, a scrape every 0.5 s; the bounded queue (503); the

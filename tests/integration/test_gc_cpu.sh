@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # memory_gc_cpu_fraction and MemoryGCHighCPU end to end: a process that
 # really spends much of its CPU in trims fires the alert (memtide's own, and
 # the real Alertmanager receives it), which resolves once it stops; an idle

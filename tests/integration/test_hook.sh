@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The control hook and the watermark policy: automatic trims of a fragmented
 # heap measured by /proc against the process trimming itself, gc_interval,
 # back-off, a process without the hook never signalled, hook robustness.

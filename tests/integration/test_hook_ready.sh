@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A hooked process is trimmable as soon as memtide sees its hook, before it
 # ever reported: with MEMTIDE_HOOK_INTERVAL_MS=0 (reports after trims only)
 # and with a long interval, both started before memtide (their first report

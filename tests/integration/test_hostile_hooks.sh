@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A local user against the hook tier: files that only have the hook's name are
 # not the hook; one user's many hooked processes get at most the per-user
 # number of heap-tier slots, so root's process is still probed and trimmable;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # A process whose name and command line hold invalid UTF-8, a quote, a
 # backslash, braces, a newline and a cut multi-byte sequence: every output
 # stays valid. promtool on /metrics and the textfile, a real Prometheus

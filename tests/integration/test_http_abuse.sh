@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Slowloris: 640 connections from 127.0.0.2-127.0.0.6 (128 from each, twice
 # the per-address cap), every one sending a header byte a second and
 # reconnecting when closed; meanwhile 15 scrapes from 127.0.0.1 must each

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The kernel tier against /proc: page faults and RSS of a real target, exit handling,
 # the textfile, and the page through the real Debian promtool.
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # OOM kills: a target in a small memory cgroup is killed by the kernel's OOM
 # killer; the node-wide counter and the victim come from the mark_victim probe.
 . "$(dirname "$0")/../lib.sh"

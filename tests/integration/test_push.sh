@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Pushgateway: the real Debian prometheus-pushgateway on a free loopback port.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The shipped alerting rules: valid for the real Debian promtool, and each rule
 # fires and stays quiet when it should (deploy/prometheus/memtide-rules.test.yml).
 . "$(dirname "$0")/../lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Target selection: the shipped DaemonSet's selector against real cgroups in
 # the layouts of both kubelet cgroup drivers; selected processes that no
 # output can show (counted and explained once); top_rss hysteresis.

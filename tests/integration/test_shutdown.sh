@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Stopping the agent leaves nothing in its targets: after SIGTERM, SIGINT or
 # even SIGKILL, every probe is off (the targets' own malloc speed is back to
 # unprobed within 2 s), the kernel logs no leaked uprobe, and SIGTERM ends

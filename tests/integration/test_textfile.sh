@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The textfile in a directory another user can write to: links that user
 # `nobody` plants at memtide.prom and at temporary names never make root write
 # through them; a loose directory is refused at load (exit 2, file:line:column)

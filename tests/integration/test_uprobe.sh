@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The uprobe tier against ground truth we did not write: glibc's memusage
 # (call counts, byte totals), mallinfo2(), /proc/PID/smaps, and the target's
 # own bookkeeping; threads, a process that allocated before memtide came, an

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Test target: faults a known number of pages on command, so the kernel tier
  * can be compared with what /proc/PID/stat and /proc/PID/status say.

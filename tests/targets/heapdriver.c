@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Test target for the uprobe tier: calls the malloc family on command and
  * counts what it did itself, so memtide's figures can be checked against the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Test target for the control hook's robustness; run it with the hook
  * preloaded. 16 threads allocate and free for SECONDS while trims may arrive

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Names itself with bytes no output may pass on raw: invalid UTF-8, a quote,
  * a backslash, braces, a newline and a multi-byte sequence cut short

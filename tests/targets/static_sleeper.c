@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Test target: statically linked (built with -static), so it maps no libc.so
  * for uprobes to attach to. Sleeps until killed. */
 #include <stdlib.h>

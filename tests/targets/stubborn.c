@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Test target: a hooked process (run with LD_PRELOAD of the control hook)
  * that never answers a trim. It blocks the hook's signal in its only thread

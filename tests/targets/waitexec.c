@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * Stops itself, and once continued (SIGCONT) execs its arguments: an agent
  * can attach to the process before the program it becomes runs a single

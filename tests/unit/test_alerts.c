@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Alert state machine on fixture snapshots, and the Alertmanager body. */
 #include <stdarg.h>
 #include <stddef.h>

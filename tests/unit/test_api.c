@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* JSON documents and Pushgateway paths, from fixture snapshots. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Configuration: defaults, profiles, scalar parsers and every rejection with its position. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Prometheus text rendering: escaping, histograms, one block per family, the size cap. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* memory_gc_cpu_fraction over a sliding window of readings. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Accept-Encoding as Prometheus and browsers send it, and the round trip. */
 #include <stdarg.h>
 #include <stddef.h>

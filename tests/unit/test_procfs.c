@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* /proc and cgroup parsers on fixtures captured from real machines; target selection helpers. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* Target selection on fixture process lists: cgroup layouts, top_rss hysteresis. */
 #include <stdarg.h>
 #include <stddef.h>

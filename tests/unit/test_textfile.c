@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * The node_exporter textfile in a directory another user may write to:
  * symbolic links planted at the final or temporary names are never written

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /* The sanitizer (Unicode's maximal subparts rule) and the shortest number format. */
 #include <stdarg.h>
 #include <stddef.h>

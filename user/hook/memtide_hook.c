@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 /*
  * memtide's control hook: preload it (LD_PRELOAD=libmemtide_hook.so) or link
  * it, and memtide can ask the process to run malloc_trim(0).

@@ -96,7 +96,8 @@ static void fill_heap(struct collector *c, struct tracked *t, const struct proc_
 	if (t->tier == HEAP_HOOK) {
 		if (uprobe__read_hook(c->uprobe, t->pid, &s->hook))
 			return;
-		s->hook_loaded = true;
+		/* Without a pidfd it is never signalled: not trimmable. */
+		s->hook_loaded = trim__watched(c->trim, t->pid, t->start_ticks);
 		/* Until its first report, a hooked process has no figures to show. */
 		s->has_hook = s->hook.reports > 0;
 		trim_cpu_ns = s->hook.trim_cpu_ns;

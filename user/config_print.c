@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "config_yaml.h"
 #include "format.h"
+#include "utf8.h"
 
 static void add_number(struct buf *b, double v)
 {
@@ -37,36 +38,19 @@ static void add_duration(struct buf *b, uint64_t ms)
 	buf__addf(b, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].name);
 }
 
-/* The length of the UTF-8 sequence at @s and its code point; 0: not valid UTF-8. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	size_t n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
-				     (s[0] & 0xf8) == 0xf0 ? 4 : 0;
-
-	if (!n)
-		return 0;
-	*cp = n == 1 ? s[0] : s[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	return n;
-}
-
 /*
  * The inside of a YAML double-quoted scalar. Whatever YAML would not read
  * back as itself is escaped: quotes, backslashes, C0 and C1 controls, and the
  * characters YAML 1.1 takes for line breaks (U+0085, U+2028, U+2029) or a BOM.
  */
-static void add_escaped(struct buf *b, const char *str)
+static void add_escaped_n(struct buf *b, const char *str, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)str;
+	const unsigned char *s = (const unsigned char *)str, *end = s + len;
 	uint32_t cp;
 	size_t n;
 
-	while (*s) {
-		n = utf8_decode(s, &cp);
+	while (s < end) {
+		n = utf8__next((const char *)s, (size_t)(end - s), &cp);
 		if (!n) { /* not from libyaml, which reads UTF-8 only */
 			buf__addf(b, "\\x%02x", *s++);
 			continue;
@@ -84,11 +68,44 @@ static void add_escaped(struct buf *b, const char *str)
 	}
 }
 
+static void add_escaped(struct buf *b, const char *s)
+{
+	add_escaped_n(b, s, strlen(s));
+}
+
 /* NULL is the empty string, which every string key reads as "none". */
 static void add_string(struct buf *b, const char *s)
 {
 	buf__adds(b, "\"");
 	add_escaped(b, s ? s : "");
+	buf__adds(b, "\"");
+}
+
+/* A URL's password is a secret: stdout of --check-config ends up in CI and
+ * init-container logs. Printed as Prometheus prints secrets, "<secret>"
+ * (which reads back, and prints again, the same). */
+static void add_url(struct buf *b, const char *url)
+{
+	const char *auth = url ? strstr(url, "://") : NULL;
+	const char *at, *colon;
+	size_t host_start;
+
+	if (!auth) {
+		add_string(b, url);
+		return;
+	}
+	auth += 3;
+	host_start = strcspn(auth, "/?#");
+	at = memrchr(auth, '@', host_start);
+	colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	if (!colon) {
+		add_string(b, url);
+		return;
+	}
+	buf__adds(b, "\"");
+	add_escaped_n(b, url, (size_t)(colon + 1 - url));
+	buf__adds(b, "<secret>");
+	add_escaped(b, at);
 	buf__adds(b, "\"");
 }
 
@@ -118,9 +135,11 @@ static void add_value(struct buf *b, enum kind kind, const void *field)
 	case K_COUNT:
 		buf__addf(b, "%llu", (unsigned long long)*(const uint64_t *)field);
 		break;
+	case K_URL:
+		add_url(b, *(char *const *)field);
+		break;
 	case K_STRING:
 	case K_NONEMPTY:
-	case K_URL:
 	case K_ABSPATH:
 		add_string(b, *(char *const *)field);
 		break;

@@ -102,18 +102,19 @@ static bool probed(struct gc *g, const struct gc_target *t, struct hook_state *h
 static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const struct sample *smp,
 		uint64_t now_ms)
 {
-	struct hook_found found;
 	struct hook_state h;
 
+	/* The snapshot says what discovery found: this thread never reads a
+	 * process the request names (its files may be slow on purpose). */
 	t->start_ticks = smp->start_ticks;
-	if (hookinfo__inspect(smp->pid, &found)) {
-		t->r.reason = "no control hook loaded: never signalled";
-	} else if (smp->tier != HEAP_HOOK) {
-		t->r.reason = "hook loaded, but its target rule does not use the hook tier (heap: "
-			      "hook): never signalled";
-	} else if (!g->deps.uprobe) {
-		t->r.reason = "hook loaded, but the hook tier did not load (BPF uprobes): never "
+	if (smp->tier != HEAP_HOOK) {
+		t->r.reason = "not in the hook tier (its target rule is not heap: hook): never "
 			      "signalled";
+	} else if (!g->deps.uprobe) {
+		t->r.reason = "the hook tier did not load (BPF uprobes): never signalled";
+	} else if (!smp->hook_loaded && !smp->hook_pending) {
+		/* (or discovery could not open a pidfd for it: logged then) */
+		t->r.reason = "no control hook loaded: never signalled";
 	} else if (probed(g, t, &h)) {
 		signal_target(g, r, t, h.trims, now_ms);
 		return;

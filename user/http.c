@@ -241,43 +241,50 @@ static const struct route {
 	{ "/", "GET, HEAD", serve_index, NULL },
 };
 
-struct unknown_param {
+struct bad_param {
 	const char *const *known;
-	char name[128]; /* the first unknown one, cut short */
+	bool found;
+	char msg[192]; /* what is wrong with the first bad one */
 };
 
-static enum MHD_Result find_unknown(void *cls, enum MHD_ValueKind kind, const char *key,
-				    const char *value)
+/* Unknown names, the empty name, and a known name without a value ("?pid"
+ * is not "no pid") are all refused. */
+static enum MHD_Result find_bad(void *cls, enum MHD_ValueKind kind, const char *key,
+				const char *value)
 {
-	struct unknown_param *u = cls;
+	struct bad_param *b = cls;
 
 	(void)kind;
-	(void)value;
-	for (const char *const *k = u->known; *k; k++)
-		if (strcmp(key, *k) == 0)
+	for (const char *const *k = b->known; *k; k++) {
+		if (strcmp(key, *k) != 0)
+			continue;
+		if (value)
 			return MHD_YES;
-	snprintf(u->name, sizeof(u->name), "%s", key);
+		snprintf(b->msg, sizeof(b->msg), "query parameter %.128s needs a value", key);
+		b->found = true;
+		return MHD_NO;
+	}
+	/* The name is the client's bytes: the JSON writer sanitizes it. */
+	snprintf(b->msg, sizeof(b->msg), "unknown query parameter: \"%.128s\"", key);
+	b->found = true;
 	return MHD_NO;
 }
 
-/* 400 naming the first query parameter @route does not know, or MHD_YES with nothing sent
- * (*@sent false) when there is none. */
+/* 400 naming the first query parameter @route refuses, or MHD_YES with
+ * nothing sent (*@sent false) when there is none. */
 static enum MHD_Result check_params(struct MHD_Connection *conn, const struct route *route,
 				    bool *sent)
 {
-	struct unknown_param u = { .known = route->params };
-	char msg[192];
+	struct bad_param b = { .known = route->params };
 
 	*sent = false;
 	if (!route->params)
 		return MHD_YES;
-	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, find_unknown, &u);
-	if (!u.name[0])
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, find_bad, &b);
+	if (!b.found)
 		return MHD_YES;
 	*sent = true;
-	/* The name is the client's bytes: the JSON writer sanitizes it. */
-	snprintf(msg, sizeof(msg), "unknown query parameter: %s", u.name);
-	return http_error(conn, MHD_HTTP_BAD_REQUEST, msg, NULL);
+	return http_error(conn, MHD_HTTP_BAD_REQUEST, b.msg, NULL);
 }
 
 static bool method_allowed(const char *method, const char *allow)

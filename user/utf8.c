@@ -48,6 +48,19 @@ static size_t sequence(const unsigned char *s, size_t len, size_t *bad)
 	return 0;
 }
 
+size_t utf8__next(const char *s, size_t len, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t bad, n = len ? sequence(u, len, &bad) : 0;
+
+	if (!n)
+		return 0;
+	*cp = n == 1 ? u[0] : u[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++)
+		*cp = *cp << 6 | (u[i] & 0x3f);
+	return n;
+}
+
 /* C0, DEL and C1 (U+0080..U+009F, C2 80..C2 9F): a terminal acts on them. */
 static bool is_control(const unsigned char *s, size_t n)
 {

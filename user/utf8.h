@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The most bytes one input byte can become (U+FFFD is EF BF BD). */
 #define UTF8_GROWTH 3
@@ -32,6 +33,9 @@ enum utf8_flags {
 size_t utf8__sanitize(char *dst, size_t size, const char *src, size_t len, unsigned int flags);
 /* A malloc'ed sanitized copy of the C string @s, or NULL when out of memory. */
 char *utf8__dup(const char *s);
+/* The length of the well-formed sequence at @s (@len bytes left) and its
+ * code point in *@cp; 0 when it is ill-formed (or @len is 0). */
+size_t utf8__next(const char *s, size_t len, uint32_t *cp);
 /* True when @s (@len bytes) is valid UTF-8 with no NUL: utf8__sanitize() would copy it unchanged. */
 bool utf8__valid(const char *s, size_t len);
 

@@ -42,8 +42,11 @@ check "?pid=N narrows to one process" test "$(curl -sf "$MT_URL/api/v1/memory/st
 check "an unknown pid is 404 with a JSON error" sh -c "test \$(curl -s -o $WORK/e.json -w '%{http_code}' '$MT_URL/api/v1/memory/stats?pid=999999') = 404 && python3 -m json.tool $WORK/e.json >/dev/null"
 check "a malformed pid is 400" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/stats?pid=abc")" = 400
 check "an unknown query parameter is 400" test "$(curl -s -o "$WORK/e.json" -w '%{http_code}' "$MT_URL/api/v1/memory/stats?comm=faulter")" = 400
-check "its JSON error names the parameter" test "$(json 'd["error"]' <"$WORK/e.json")" = "unknown query parameter: comm"
+check "its JSON error names the parameter" test "$(json 'd["error"]' <"$WORK/e.json")" = 'unknown query parameter: "comm"'
 check "an unknown one beside pid is 400 too" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/stats?pid=$F_PID&x=1")" = 400
+check "an empty parameter name hides nothing after it: 400" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/stats?&comm=faulter")" = 400
+check "?pid without a value is 400, not every process" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/stats?pid")" = 400
+check "POST gc?pid without a value is 400, not a trim of every process" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?pid")" = 400
 check "POST gc: an unknown query parameter is 400" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?all=1")" = 400
 
 # health: ok, then warning above the high water mark, then critical above the alert threshold.
@@ -64,7 +67,7 @@ check "POST with the token is 200" test "$(gc -H "Authorization: Bearer t0ken-$$
 check "the scheme is case-insensitive (RFC 7235): bearer" test "$(gc -H "Authorization: bearer t0ken-$$" "$MT_URL/api/v1/memory/gc")" = 200
 check "gc answers that no target qualifies" test "$(json 'd["results"], d["message"].startswith("no target")' <"$WORK/gc.json")" = "[] True"
 check "gc ?pid=N answers per target" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?pid=$F_PID")" = 200
-check "gc ?pid=N of an unhooked process: not trimmed, never signalled" test "$(json 'd["results"][0]["pid"], d["results"][0]["trimmed"], d["results"][0]["reason"]' <"$WORK/gc.json")" = "$F_PID False no control hook loaded: never signalled"
+check "gc ?pid=N of a kernel-tier process: not trimmed, never signalled" test "$(json 'd["results"][0]["pid"], d["results"][0]["trimmed"], d["results"][0]["reason"]' <"$WORK/gc.json")" = "$F_PID False not in the hook tier (its target rule is not heap: hook): never signalled"
 check "gc of an unknown pid is 404" test "$(gc -H "Authorization: Bearer t0ken-$$" "$MT_URL/api/v1/memory/gc?pid=999999")" = 404
 check "GET on gc is 405" test "$(curl -s -o /dev/null -w '%{http_code}' "$MT_URL/api/v1/memory/gc")" = 405
 

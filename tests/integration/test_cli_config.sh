@@ -38,6 +38,9 @@ roundtrip() { # $1: a configuration file
 for f in "$WORK/mem.yaml" "$ROOT"/config/*.yaml; do
 	check "--check-config output round-trips for $(basename "$f")" roundtrip "$f"
 done
+printf 'pushgateway:\n  url: "http://bob:hunter2@127.0.0.1:9091/"\n' >"$WORK/secret.yaml"
+check "--check-config prints no URL password" sh -c "'$MEMTIDE' --check-config '$WORK/secret.yaml' | grep -q '^  url: \"http://bob:<secret>@127.0.0.1:9091/\"\$' && ! '$MEMTIDE' --check-config '$WORK/secret.yaml' | grep -q hunter2"
+check "--check-config output round-trips with a redacted URL" roundtrip "$WORK/secret.yaml"
 check "--log-level takes any case" sh -c "'$MEMTIDE' --log-level DEBUG --check-config '$ROOT/config/production.yaml' >/dev/null"
 "$MEMTIDE" --frobnicate 2>/dev/null
 check "an unknown option exits 2" test $? = 2

@@ -103,6 +103,28 @@ static void dup_sanitizes(void **state)
 	free(s);
 }
 
+/* One code point at a time, by the same rule as the sanitizer. */
+static void next_decodes(void **state)
+{
+	uint32_t cp = 0;
+
+	(void)state;
+	assert_int_equal(utf8__next("A", 1, &cp), 1);
+	assert_int_equal(cp, 0x41);
+	assert_int_equal(utf8__next("\xc3\xa9", 2, &cp), 2);
+	assert_int_equal(cp, 0xe9);
+	assert_int_equal(utf8__next("\xe2\x80\xa8", 3, &cp), 3);
+	assert_int_equal(cp, 0x2028);
+	assert_int_equal(utf8__next("\xf0\x9f\x98\x80", 4, &cp), 4);
+	assert_int_equal(cp, 0x1f600);
+	assert_int_equal(utf8__next("\xe0\x80\x80", 3, &cp), 0); /* overlong */
+	assert_int_equal(utf8__next("\xed\xa0\x80", 3, &cp), 0); /* surrogate */
+	assert_int_equal(utf8__next("\xf4\x90\x80\x80", 4, &cp), 0); /* past U+10FFFF */
+	assert_int_equal(utf8__next("\xc3\xa9", 1, &cp), 0); /* cut short */
+	assert_int_equal(utf8__next("\x80", 1, &cp), 0);
+	assert_int_equal(utf8__next("", 0, &cp), 0);
+}
+
 static void shortest_numbers(void **state)
 {
 	static const double values[] = { 0.024794836, 0.1, 0.1 + 0.2, 1.0 / 3, 5e-324,
@@ -131,6 +153,7 @@ int main(void)
 		cmocka_unit_test(nul_replaced),		cmocka_unit_test(truncates_on_a_character),
 		cmocka_unit_test(worst_case_growth),	cmocka_unit_test(tame_controls),
 		cmocka_unit_test(dup_sanitizes),	cmocka_unit_test(shortest_numbers),
+		cmocka_unit_test(next_decodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

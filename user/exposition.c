@@ -308,8 +308,10 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	{
 		/* HEAP_STATE_OFF (not attached yet, or not wanted) is not a state shown. */
 		static const char *const states[HEAP_STATES] = {
-			[HEAP_STATE_ATTACHED] = "attached", [HEAP_STATE_UNSUPPORTED] = "unsupported",
-			[HEAP_STATE_FAILED] = "failed", [HEAP_STATE_LIMITED] = "user_limit",
+			[HEAP_STATE_ATTACHED] = "attached",
+			[HEAP_STATE_UNSUPPORTED] = "unsupported",
+			[HEAP_STATE_FAILED] = "failed",
+			[HEAP_STATE_LIMITED] = "user_limit",
 		};
 
 		for (int st = HEAP_STATE_ATTACHED; st < HEAP_STATES; st++) {

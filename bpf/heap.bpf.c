@@ -27,7 +27,7 @@ const volatile bool empty_probes = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, HEAP_MAX_PROCESSES);
 	__type(key, __u32);
 	__type(value, struct heap_stats);
 } stats SEC(".maps");
@@ -39,25 +39,25 @@ const volatile struct heap_block heap_block_btf = {};
 struct block_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, HEAP_BLOCKS_PER_PROCESS);
 	__type(key, __u64);
 	__type(value, struct heap_block);
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 1024);
+	__uint(max_entries, HEAP_MAX_PROCESSES);
 	__type(key, __u32);
 	__array(values, struct block_map);
 } blocks SEC(".maps");
 
 /* One bit per possible tgid, set while a process is probed: entry probes
  * test it instead of looking the process up. */
-__u64 probed_bits[HEAP_PID_MAX / 64] = {};
+__u64 probed_bits[MEMTIDE_PID_MAX / 64] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, HEAP_MAX_CALLS);
 	__type(key, __u64); /* pid_tgid: one entry per thread */
 	__type(value, struct heap_call);
 } calls SEC(".maps");
@@ -65,8 +65,8 @@ struct {
 static __always_inline bool is_probed(__u32 tgid)
 {
 	/* The mask (the size is a power of two) keeps the index provably in bounds. */
-	return tgid < HEAP_PID_MAX &&
-	       (probed_bits[(tgid / 64) & (HEAP_PID_MAX / 64 - 1)] & (1ULL << (tgid % 64)));
+	return tgid < MEMTIDE_PID_MAX &&
+	       (probed_bits[(tgid / 64) & (MEMTIDE_PID_MAX / 64 - 1)] & (1ULL << (tgid % 64)));
 }
 
 static __always_inline __u32 log2_bucket(__u64 v, __u32 buckets)
@@ -313,7 +313,7 @@ int BPF_KPROBE(free_entry, void *ptr)
 /* Hook tier: created by user space for each process whose hook it probes. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, HEAP_MAX_PROCESSES);
 	__type(key, __u32);
 	__type(value, struct hook_state);
 } hooks SEC(".maps");

@@ -4,6 +4,7 @@
 #define MEMTIDE_HEAP_H
 
 #include "hook.h"
+#include "sizes.h"
 
 /* The allocating functions, as counted; memalign and aligned_alloc are one
  * function in glibc (same address), counted as memalign. */
@@ -21,7 +22,6 @@ enum heap_fn {
 	HEAP_FNS,
 };
 
-#define HEAP_PID_MAX (4 * 1024 * 1024) /* the kernel's PID_MAX_LIMIT on 64-bit */
 #define HEAP_SIZE_BUCKETS 40 /* log2 of request sizes: bucket i holds [2^i, 2^(i+1)); 0 and 1 in 0 */
 #define HEAP_TRIM_BUCKETS 40 /* log2 of malloc_trim durations in ns */
 

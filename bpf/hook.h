@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
-/* What the control hook reports (user/hook/memtide_hook.c), as the uprobe in
- * bpf/hook.bpf.c copies it. Shared by the hook, the BPF side and the agent. */
+/* What the control hook reports (user/hook/memtide_hook.c), as the hook_report
+ * uprobe in bpf/heap.bpf.c copies it. Shared by the hook, the BPF side and the agent. */
 #ifndef MEMTIDE_HOOK_H
 #define MEMTIDE_HOOK_H
 

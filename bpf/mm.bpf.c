@@ -19,13 +19,13 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* One bit per possible tgid, set by user space for the tracked processes. */
-__u64 tracked_bits[MM_PID_MAX / 64] = {};
+__u64 tracked_bits[MEMTIDE_PID_MAX / 64] = {};
 __u64 oom_kills = 0;
 struct mm_oom_victim oom_victim = {};
 
 static __always_inline bool is_tracked(__u32 tgid)
 {
-	return tgid < MM_PID_MAX && (tracked_bits[tgid / 64] & (1ULL << (tgid % 64)));
+	return tgid < MEMTIDE_PID_MAX && (tracked_bits[tgid / 64] & (1ULL << (tgid % 64)));
 }
 
 SEC("iter/task")
@@ -63,9 +63,13 @@ SEC("tp_btf/mark_victim")
 int BPF_PROG(mark_victim, struct task_struct *task)
 {
 	__sync_fetch_and_add(&oom_kills, 1);
+	/* One writer at a time: the kernel marks victims under oom_lock. The
+	 * atomics order the fields' stores between the count's two steps. */
+	__sync_fetch_and_add(&oom_victim.seq, 1); /* odd: being written */
 	oom_victim.time_ns = bpf_ktime_get_boot_ns();
 	oom_victim.tgid = task->tgid;
 	bpf_probe_read_kernel_str(oom_victim.comm, sizeof(oom_victim.comm), task->comm);
+	__sync_fetch_and_add(&oom_victim.seq, 1); /* even: whole */
 	return 0;
 }
 
@@ -76,7 +80,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
 	__u32 tgid = task->tgid;
 
-	if (tgid >= MM_PID_MAX || !is_tracked(tgid) || task->signal->live.counter != 0)
+	if (tgid >= MEMTIDE_PID_MAX || !is_tracked(tgid) || task->signal->live.counter != 0)
 		return 0;
 	__sync_fetch_and_and(&tracked_bits[tgid / 64], ~(1ULL << (tgid % 64)));
 	return 0;

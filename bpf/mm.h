@@ -3,8 +3,9 @@
 #ifndef MEMTIDE_MM_H
 #define MEMTIDE_MM_H
 
+#include "sizes.h"
+
 #define MM_COMM_LEN 16
-#define MM_PID_MAX (4 * 1024 * 1024) /* the kernel's PID_MAX_LIMIT on 64-bit */
 
 enum mm_rss_member {
 	MM_RSS_FILE,
@@ -24,8 +25,11 @@ struct mm_task_record {
 	__u64 hiwater_rss_pages;
 };
 
-/* Last OOM victim on the node, whoever it was. */
+/* Last OOM victim on the node, whoever it was. Rewritten in place under a
+ * sequence count (odd while being written), so a reader can tell a whole
+ * copy from one that mixes two victims (user/seqcount.h). */
 struct mm_oom_victim {
+	__u64 seq;
 	__u64 time_ns; /* CLOCK_BOOTTIME */
 	__u32 tgid;
 	__u32 pad;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The collection loop: discovery, snapshots, outputs, signals (see agent.h). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>

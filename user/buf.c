@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* A size-capped growable text buffer: the first error sticks, so callers check once. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The clocks the agent reads, and timed waits on them. */
 #include "clock.h"
 
 static uint64_t ns(clockid_t clock)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Discovery: finds the processes to track and keeps the BPF tiers in step with them. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>

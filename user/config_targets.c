@@ -7,6 +7,7 @@
 #include <string.h>
 #include "config_yaml.h"
 #include "selector.h"
+#include "sizes.h"
 
 /*
  * glibc's regcomp() copies a repeated subexpression once per count it may
@@ -162,7 +163,7 @@ static int match_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 	if (!s)
 		return err;
 	if (strcmp(key, "pid") == 0) {
-		if (parse_uint(s, 4194304, &n) || n == 0)
+		if (parse_uint(s, MEMTIDE_PID_MAX - 1, &n) || n == 0)
 			return config_fail(c, v, "pid: \"%s\" is not a process id", s);
 		r->pid = (int)n;
 		r->has_pid = true;

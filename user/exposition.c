@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The Prometheus text format for /metrics, the textfile and the push: pure formatting. */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -24,7 +25,7 @@ void expo__family(struct buf *b, const char *name, const char *type, const char 
 
 /* Defense in depth: names are sanitized where they enter, but a label value
  * must be valid UTF-8 whatever its source (Prometheus drops the whole scrape). */
-void expo__escape_label(struct buf *b, const char *value)
+static void escape_label(struct buf *b, const char *value)
 {
 	bool valid = utf8__valid(value, strlen(value));
 	char *clean = valid ? NULL : utf8__dup(value);
@@ -58,7 +59,7 @@ static void labels(struct buf *b, const struct label *l, size_t n, const char *l
 	buf__adds(b, "{");
 	for (size_t i = 0; i < n; i++) {
 		buf__addf(b, "%s%s=\"", i ? "," : "", l[i].name);
-		expo__escape_label(b, l[i].value);
+		escape_label(b, l[i].value);
 		buf__adds(b, "\"");
 	}
 	if (le)
@@ -305,8 +306,12 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	expo__family(b, "memtide_uprobe_targets", "gauge",
 		     "Processes selected for a heap tier, by state (unsupported: no glibc or no real hook; user_limit: over the per-user limit).");
 	{
+		/* HEAP_STATE_OFF (not attached yet, or not wanted) is not a state shown. */
 		static const char *const states[HEAP_STATES] = {
-			"pending", "attached", "unsupported", "failed", "user_limit"
+			[HEAP_STATE_ATTACHED] = "attached",
+			[HEAP_STATE_UNSUPPORTED] = "unsupported",
+			[HEAP_STATE_FAILED] = "failed",
+			[HEAP_STATE_LIMITED] = "user_limit",
 		};
 
 		for (int st = HEAP_STATE_ATTACHED; st < HEAP_STATES; st++) {

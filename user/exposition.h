@@ -17,7 +17,6 @@ struct label {
 
 /* HELP and TYPE lines; every family is written as one block after them. */
 void expo__family(struct buf *b, const char *name, const char *type, const char *help);
-void expo__escape_label(struct buf *b, const char *value);
 void expo__sample(struct buf *b, const char *name, const struct label *labels, size_t n_labels,
 		  double value);
 void expo__sample_u64(struct buf *b, const char *name, const struct label *labels,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Numbers as text, one way for the exposition and the JSON documents. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* memory_gc_cpu_fraction: trims' CPU time over the process's, in a sliding window. */
 #include <string.h>
 #include "gc_window.h"
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Content-Encoding: gzip for /metrics, negotiated from Accept-Encoding. */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

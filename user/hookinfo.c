@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Reads the control hook's memtide_hook_info out of a process's memory. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -26,6 +26,7 @@
 #include "http_guard.h"
 #include "http_int.h"
 #include "log.h"
+#include "sizes.h"
 #include "snapshot.h"
 
 #define CONNECTION_LIMIT 512
@@ -112,7 +113,7 @@ int http_pid_argument(struct MHD_Connection *conn)
 
 	if (!v)
 		return 0;
-	return parse_uint(v, 4194304, &pid) || pid == 0 ? -1 : (int)pid;
+	return parse_uint(v, MEMTIDE_PID_MAX - 1, &pid) || pid == 0 ? -1 : (int)pid;
 }
 
 static void release_snapshot(void *snapshot)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The JSON documents of the API, built with json-c. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -131,9 +132,4 @@ int json__render(struct json_object *doc, int err, bool newline, struct buf *out
 	}
 	json_object_put(doc);
 	return err;
-}
-
-void json__free(struct json_object *doc)
-{
-	json_object_put(doc);
 }

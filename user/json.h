@@ -33,6 +33,5 @@ void json__add_time(struct json_object *o, const char *key, double t, int *err);
 /* Appends @doc's compact text to @out (then "\n" when @newline) and frees @doc.
  * Returns @err, or @out's error. */
 int json__render(struct json_object *doc, int err, bool newline, struct buf *out);
-void json__free(struct json_object *doc);
 
 #endif

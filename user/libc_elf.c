@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Finds a process's C library and its functions' file offsets, for the uprobes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>

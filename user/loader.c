@@ -11,10 +11,15 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "loader.h"
+#include "seqcount.h"
 #include "mm.skel.h"
+
+/* Attempts at a whole copy of the OOM victim before the last one is kept. */
+#define VICTIM_TRIES 1000
 
 struct loader {
 	struct mm_bpf *skel;
+	struct mm_oom_victim victim; /* the last whole copy */
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -80,7 +85,7 @@ static void set_tracked_bit(struct loader *l, int tgid, bool on)
 
 int loader__track(struct loader *l, int tgid)
 {
-	if (tgid <= 0 || tgid >= MM_PID_MAX)
+	if (tgid <= 0 || tgid >= MEMTIDE_PID_MAX)
 		return -EINVAL;
 	set_tracked_bit(l, tgid, true);
 	return 0;
@@ -88,7 +93,7 @@ int loader__track(struct loader *l, int tgid)
 
 void loader__untrack(struct loader *l, int tgid)
 {
-	if (tgid > 0 && tgid < MM_PID_MAX)
+	if (tgid > 0 && tgid < MEMTIDE_PID_MAX)
 		set_tracked_bit(l, tgid, false);
 }
 
@@ -176,6 +181,12 @@ free_procs:
 
 void loader__counters(struct loader *l, struct loader_counters *out)
 {
+	const struct mm_oom_victim *shared = &l->skel->bss->oom_victim;
+	struct mm_oom_victim copy;
+
 	out->oom_kills = __atomic_load_n(&l->skel->bss->oom_kills, __ATOMIC_RELAXED);
-	out->oom_victim = l->skel->bss->oom_victim;
+	/* Written as we read it (another OOM kill, now): the next snapshot has it. */
+	if (!seqcount__read(&shared->seq, &copy, shared, sizeof(copy), VICTIM_TRIES))
+		l->victim = copy;
+	out->oom_victim = l->victim;
 }

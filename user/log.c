@@ -28,11 +28,6 @@ void log__set_level(enum log_level level)
 	min_level = level;
 }
 
-enum log_level log__level(void)
-{
-	return min_level;
-}
-
 /*
  * Lines carry bytes other people chose (process names, peer input): a
  * control character or a newline there could forge a line of its own, so

@@ -8,7 +8,6 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 int log__parse_level(const char *name, enum log_level *out);
 void log__set_level(enum log_level level);
-enum log_level log__level(void);
 /* One line; control characters in it become '?', invalid UTF-8 U+FFFD (utf8.h). */
 void log__msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same for callers that hold a va_list (other libraries' loggers), after @prefix. */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The node's name, one answer for every output that names the node. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The watermark policy: when to ask a hooked process to trim. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* /proc readers: pure parsers over buffers, plus thin file readers. */
 #include <ctype.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -74,19 +75,6 @@ static int field_kb(const char *buf, const char *name, uint64_t *out)
 		}
 	}
 	return -ENOENT;
-}
-
-int procfs__parse_status(const char *buf, struct proc_status *out)
-{
-	memset(out, 0, sizeof(*out));
-	/* Kernel threads have none of these: that is not an error to the caller. */
-	if (field_kb(buf, "VmRSS", &out->rss_kb))
-		return -ENOENT;
-	field_kb(buf, "RssAnon", &out->anon_kb);
-	field_kb(buf, "RssFile", &out->file_kb);
-	field_kb(buf, "RssShmem", &out->shmem_kb);
-	field_kb(buf, "VmSwap", &out->swap_kb);
-	return 0;
 }
 
 static void copy_line(char *dst, size_t len, const char *src)

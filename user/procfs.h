@@ -24,12 +24,7 @@ struct proc_stat {
 	int64_t rss_pages;
 };
 
-struct proc_status {
-	uint64_t rss_kb, anon_kb, file_kb, shmem_kb, swap_kb;
-};
-
 int procfs__parse_stat(const char *buf, struct proc_stat *out);
-int procfs__parse_status(const char *buf, struct proc_status *out);
 bool procfs__is_kernel_thread(const struct proc_stat *st);
 /* From /proc/PID/cgroup: the v2 path ("0::") and the v1 memory controller's. */
 int procfs__parse_cgroup(const char *buf, char *v2, size_t v2_len, char *v1_memory,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Heap-tier slots per user, so no user can take the probe slots from root. */
 #include <string.h>
 #include "quota.h"
 

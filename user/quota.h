@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Heap-tier slots per user. Probe slots are shared and bounded (1024), and any
- * local user can start processes a `hooked: true` rule selects: each user but
- * root gets at most QUOTA_PER_USER of them, so nobody can take root's. Pure.
+ * Heap-tier slots per user. Probe slots are shared and bounded
+ * (HEAP_MAX_PROCESSES), and any local user can start processes a `hooked: true`
+ * rule selects: each user but root gets at most QUOTA_PER_USER of them, so
+ * nobody can take root's. Pure.
  */
 #ifndef MEMTIDE_QUOTA_H
 #define MEMTIDE_QUOTA_H

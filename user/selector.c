@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Which running processes the `targets:` rules select, and with which tier. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* The immutable, reference-counted snapshot, its publication, and its heap view. */
 #include <errno.h>
 #include <pthread.h>
 #include <math.h>
@@ -86,11 +87,6 @@ static double positive(int64_t v)
 	return v > 0 ? (double)v : 0;
 }
 
-/*
- * Live figures only cover blocks allocated while probed, so they are clamped
- * at zero. heap_sys is approximate in this tier: malloc's memory lives in
- * anonymous pages, so resident anonymous memory stands in for it.
- */
 /* Hook tier: mallinfo2() from the latest report (after the trim, for a trim). */
 static void hook_view(const struct sample *s, struct heap_view *out)
 {
@@ -109,6 +105,11 @@ static void hook_view(const struct sample *s, struct heap_view *out)
 	out->gc_cpu_fraction = s->gc_cpu_fraction;
 }
 
+/*
+ * Live figures only cover blocks allocated while probed, so they are clamped
+ * at zero. heap_sys is approximate in the uprobe tier: malloc's memory lives in
+ * anonymous pages, so resident anonymous memory stands in for it.
+ */
 void sample__heap_view(const struct sample *s, struct heap_view *out)
 {
 	double inuse = positive(s->heap.live_chunk_bytes), anon = (double)s->anon_bytes;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+/* Whether a tracked process made it into a snapshot, and if not, why. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -22,8 +22,7 @@
 #include "procfs.h"
 #include "reaper.h"
 
-#define MAX_PROCESSES 1024
-#define BLOCKS_PER_PROCESS (1 << 20)
+#define MAX_PROCESSES HEAP_MAX_PROCESSES /* one slot per process in the BPF maps */
 #define ATTACH_THREADS 2
 
 /*
@@ -196,7 +195,7 @@ static int create_maps(struct uprobe *u, int pid)
 	if (!zeros)
 		return -ENOMEM;
 	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "blocks", sizeof(__u64),
-			       sizeof(struct heap_block), BLOCKS_PER_PROCESS, &opts);
+			       sizeof(struct heap_block), HEAP_BLOCKS_PER_PROCESS, &opts);
 	err = inner < 0 ? -errno : 0;
 	if (!err && bpf_map_update_elem(bpf_map__fd(u->skel->maps.blocks), &key, &inner, BPF_ANY))
 		err = -errno;
@@ -288,7 +287,7 @@ static int attach_malloc(struct uprobe *u, struct process *p)
 	char path[128];
 	int pid = p->pid, err;
 
-	if (pid <= 0 || pid >= HEAP_PID_MAX)
+	if (pid <= 0 || pid >= MEMTIDE_PID_MAX)
 		return -EINVAL;
 	err = find_libc(pid, path, sizeof(path));
 	if (err)
@@ -449,7 +448,7 @@ int uprobe__want(struct uprobe *u, int pid, enum uprobe_kind kind)
 	struct process *p;
 	int rc = -EINPROGRESS;
 
-	if (pid <= 0 || pid >= HEAP_PID_MAX)
+	if (pid <= 0 || pid >= MEMTIDE_PID_MAX)
 		return -EINVAL;
 	pthread_mutex_lock(&u->lock);
 	p = find(u, pid, kind);

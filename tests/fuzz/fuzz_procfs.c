@@ -52,7 +52,6 @@ static void cgroup(const char *text, size_t v2_len, size_t v1_len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_cstr(data, size), *prefix;
-	struct proc_status status;
 	struct proc_stat st;
 	uint64_t bytes;
 
@@ -60,7 +59,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(strlen(st.comm) <= PROC_COMM_LEN);
 		procfs__is_kernel_thread(&st);
 	}
-	procfs__parse_status(text, &status);
 	procfs__parse_meminfo_total(text, &bytes);
 	procfs__parse_limit(text, &bytes);
 	cgroup(text, 4096, 4096);

@@ -75,20 +75,6 @@ static void stat_garbage(void **state)
 	assert_int_equal(procfs__parse_stat("12 (x) S 1 2", &st), -EINVAL);
 }
 
-static void status_fields(void **state)
-{
-	struct proc_status s;
-
-	(void)state;
-	assert_int_equal(procfs__parse_status(fixture("status_process_api.txt"), &s), 0);
-	assert_int_equal(s.rss_kb, 9088);
-	assert_int_equal(s.anon_kb, 2772);
-	assert_int_equal(s.file_kb, 8);
-	assert_int_equal(s.shmem_kb, 6308);
-	assert_int_equal(s.swap_kb, 0);
-	assert_int_equal(procfs__parse_status("Name:\tkthreadd\nState:\tS\n", &s), -ENOENT);
-}
-
 static void cgroup_paths(void **state)
 {
 	char v2[512], v1[512];
@@ -200,7 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_invalid_utf8_comm), cmocka_unit_test(stat_kernel_thread),
-		cmocka_unit_test(stat_garbage),	      cmocka_unit_test(status_fields),
+		cmocka_unit_test(stat_garbage),
 		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(container_ids),
 		cmocka_unit_test(limits),	      cmocka_unit_test(cgroup_prefix),
 		cmocka_unit_test(libc_in_maps),	      cmocka_unit_test(libc_symbols),

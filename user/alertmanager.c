@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <curl/curl.h>
 #include "alertmanager.h"
-#include "api.h"
 #include "clock.h"
+#include "json.h"
 #include "log.h"
 #include "node.h"
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "node.h"
 
@@ -18,4 +19,14 @@ void node__name(char *out, size_t len)
 	if (gethostname(out, len) || !out[0])
 		snprintf(out, len, "unknown");
 	out[len - 1] = '\0';
+}
+
+char *node__instance(const char *configured)
+{
+	char node[NODE_NAME_LEN];
+
+	if (configured)
+		return strdup(configured);
+	node__name(node, sizeof(node));
+	return strdup(node);
 }

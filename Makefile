@@ -57,6 +57,17 @@ DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev l
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
              libc-devtools util-linux procps python3 libclang-rt-14-dev
 
+# Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+
+# A recipe that fails leaves no half-written target behind for the next make.
+.DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps run test unit integration bench vmlinux clean format sanitized targets \
 	fuzz fuzz-build soak
@@ -72,50 +83,64 @@ deps:
 	fi
 
 $(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets $(OUTPUT)/bench:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
-	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+	$(call msg,CLANG,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/user/%.o: user/%.c $(SKELS) | $(OUTPUT)/user
-	$(CC) $(CFLAGS) -c $< -o $@
+# The skeletons exist before any object is compiled; which object includes
+# which skeleton, the -MMD dependency files say once it has been built.
+$(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The control hook targets preload: its own flags, no dependency on the agent.
 $(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c bpf/hook.h | $(OUTPUT)
-	$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -shared \
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -shared \
 		-fvisibility=hidden $< -lpthread -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
-	$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
-	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
-	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -static $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -static $< -o $@
 
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
-	$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
 
 targets: $(TARGET_BINS)
 
 $(FUZZ_OUT)/user:
-	mkdir -p $@
+	$(Q)mkdir -p $@
 
-$(FUZZ_OUT)/user/%.o: user/%.c $(SKELS) | $(FUZZ_OUT)/user
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(FUZZ_OUT)/user/%.o: user/%.c | $(SKELS) $(FUZZ_OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_OUT)/libmemtide.a: $(FUZZ_LIB_OBJS)
-	rm -f $@ && ar rcs $@ $^
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libmemtide.a
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(FUZZ_OUT)/libmemtide.a \
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $< $(FUZZ_OUT)/libmemtide.a \
 		$(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
@@ -127,7 +152,14 @@ fuzz: deps fuzz-build
 run: deps $(OUTPUT)/memtide
 	$(OUTPUT)/memtide --config $(CONFIG)
 
+# The unit tests, built and run; they need no root.
 unit: $(UNIT_BINS)
+	tests/run.sh --unit $(OUTPUT)
+
+# The integration tests on this build (as root: they load BPF programs).
+integration: deps all $(TARGET_BINS)
+	tests/run.sh --integration $(OUTPUT)
+
 # Every test twice: on the normal build, then on the sanitizer build of the
 # agent and the unit tests (targets and the hook stay unsanitized: they stand
 # for other people's programs).

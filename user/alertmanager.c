@@ -3,31 +3,33 @@
  * Sends every firing alert when something changed and again every
  * resend_interval while it fires (Alertmanager forgets an alert it has not
  * heard of for its resolve_timeout), and a resolved one once with its endsAt.
- * Failures back off (1 s doubling, capped at 5 min); evaluation never waits.
+ * Failures back off (1 s doubling, capped at 5 min: http_client.h); evaluation
+ * never waits.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include "alertmanager.h"
-#include "api.h"
 #include "clock.h"
+#include "http_client.h"
+#include "json.h"
 #include "log.h"
 #include "node.h"
 
 #define MAX_BATCH 1024
 #define TICK_MS 250
-#define BACKOFF_CAP_MS (5 * 60 * 1000)
+#define BACKOFF_BASE_MS 1000
 
 struct alertmanager {
 	struct alertmanager_config cfg;
 	char *url;
-	char instance[NODE_NAME_LEN];
+	char *instance;
 	struct alerts *alerts;
-	CURL *curl;
+	struct http_client *client;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -65,52 +67,30 @@ int alertmanager__body(const struct alert *al, size_t n, const char *instance, s
 	return json__render(doc, err, false, out);
 }
 
-/* libcurl asks this at least once a second: a stop abandons the request. */
-static int progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		    curl_off_t ulnow)
-{
-	struct alertmanager *am = arg;
-
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return __atomic_load_n(&am->stopping, __ATOMIC_RELAXED);
-}
-
-static size_t discard(char *data, size_t size, size_t n, void *arg)
-{
-	(void)data;
-	(void)arg;
-	return size * n;
-}
-
 static bool post(struct alertmanager *am, size_t n)
 {
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	char why[HTTP_CLIENT_ERR_LEN];
 	struct buf body;
-	long status = 0;
-	CURLcode rc = CURLE_OUT_OF_MEMORY;
+	int err;
 
 	buf__init(&body, 8u << 20);
-	if (headers && !alertmanager__body(am->batch, n, am->instance, &body)) {
-		curl_easy_setopt(am->curl, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(am->curl, CURLOPT_POSTFIELDS, body.data);
-		curl_easy_setopt(am->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-		rc = curl_easy_perform(am->curl);
-		curl_easy_getinfo(am->curl, CURLINFO_RESPONSE_CODE, &status);
-	}
-	curl_slist_free_all(headers);
+	err = alertmanager__body(am->batch, n, am->instance, &body);
+	if (err)
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+	else
+		err = http_client__request(am->client, "POST", "application/json", body.data,
+					   body.len, am->cfg.timeout_ms, why);
 	buf__free(&body);
-	if (rc != CURLE_OK || status < 200 || status > 299) {
-		log_warn("alertmanager %s: %s (HTTP %ld)", am->url,
-			 rc == CURLE_OK ? "refused" : curl_easy_strerror(rc), status);
-		return false;
-	}
-	return true;
+	if (err)
+		log_warn("alertmanager %s: %s", am->url, why);
+	return !err;
 }
 
 static void *run(void *arg)
 {
 	struct alertmanager *am = arg;
-	uint64_t last_sent = 0, retry_at = 0, backoff = 1000;
+	uint64_t last_sent = 0, retry_at = 0;
+	unsigned int failures = 0;
 	bool failed = false;
 
 	pthread_mutex_lock(&am->lock);
@@ -130,9 +110,8 @@ static void *run(void *arg)
 				alerts__delivered(am->alerts, am->batch, n);
 			pthread_mutex_lock(&am->lock);
 			last_sent = now;
-			retry_at = failed ? now + backoff : 0;
-			backoff = failed ? (backoff * 2 < BACKOFF_CAP_MS ? backoff * 2 : BACKOFF_CAP_MS)
-					 : 1000;
+			failures = failed ? failures + 1 : 0;
+			retry_at = failed ? now + http_client__backoff(BACKOFF_BASE_MS, failures) : 0;
 		}
 		until = clock__deadline(TICK_MS);
 		pthread_cond_timedwait(&am->wake, &am->lock, &until);
@@ -165,32 +144,27 @@ int alertmanager__start(const struct alertmanager_config *cfg, struct alerts *al
 		goto free_am;
 	memcpy(am->url, cfg->url, n);
 	memcpy(am->url + n, "/api/v2/alerts", sizeof("/api/v2/alerts"));
-	node__name(am->instance, sizeof(am->instance));
-	am->curl = curl_easy_init();
-	if (!am->curl)
+	am->instance = node__instance(NULL);
+	if (!am->instance)
 		goto free_url;
-	curl_easy_setopt(am->curl, CURLOPT_URL, am->url);
-	curl_easy_setopt(am->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(am->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
-	curl_easy_setopt(am->curl, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
-	curl_easy_setopt(am->curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(am->curl, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(am->curl, CURLOPT_XFERINFODATA, am);
-	curl_easy_setopt(am->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(am->curl, CURLOPT_USERAGENT, "memtide");
+	err = http_client__new(am->url, &am->client);
+	if (err)
+		goto free_instance;
 	pthread_mutex_init(&am->lock, NULL);
 	clock__cond_init(&am->wake);
 	err = -pthread_create(&am->thread, NULL, run, am);
 	if (err)
-		goto cleanup_curl;
+		goto free_client;
 	log_info("sending alerts to %s", am->url);
 	*out = am;
 	return 0;
 
-cleanup_curl:
+free_client:
 	pthread_cond_destroy(&am->wake);
 	pthread_mutex_destroy(&am->lock);
-	curl_easy_cleanup(am->curl);
+	http_client__free(am->client);
+free_instance:
+	free(am->instance);
 free_url:
 	free(am->url);
 free_am:
@@ -203,7 +177,8 @@ void alertmanager__shutdown(struct alertmanager *am)
 	if (!am)
 		return;
 	pthread_mutex_lock(&am->lock);
-	__atomic_store_n(&am->stopping, true, __ATOMIC_RELAXED);
+	am->stopping = true;
+	http_client__stop_at(am->client, clock__mono_ms()); /* abandons a request in flight */
 	pthread_cond_signal(&am->wake);
 	pthread_mutex_unlock(&am->lock);
 }
@@ -216,7 +191,8 @@ void alertmanager__stop(struct alertmanager *am)
 	pthread_join(am->thread, NULL);
 	pthread_cond_destroy(&am->wake);
 	pthread_mutex_destroy(&am->lock);
-	curl_easy_cleanup(am->curl);
+	http_client__free(am->client);
+	free(am->instance);
 	free(am->url);
 	free(am);
 }

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include "alerts.h"
-#include "api.h"
+#include "json.h"
 #include "log.h"
 
 #define MAX_ACTIVE 4096

@@ -7,8 +7,6 @@
 #include "json.h"
 #include "snapshot.h"
 
-#define JSON_MAX (16u << 20) /* the largest JSON document memtide writes */
-
 /* GET /api/v1/memory/stats; @pid 0 for every process. -ENOENT: @pid not tracked. */
 int api__stats(const struct snapshot *s, int pid, struct buf *out);
 /* GET /health at unix time @now; returns the HTTP status (200, or 503 when the

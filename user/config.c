@@ -4,7 +4,6 @@
  * every error names file:line:column of the offending node.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,61 +16,6 @@
 
 #define CONFIG_MAX_BYTES (1 << 20)
 #define DEFAULT_TOP_RSS 10
-
-int config_fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
-{
-	int len = snprintf(c->err, CONFIG_ERR_LEN, "%s:%zu:%zu: ", c->name,
-			   n->start_mark.line + 1, n->start_mark.column + 1);
-	va_list ap;
-
-	if (len < 0 || len >= CONFIG_ERR_LEN)
-		return -EINVAL;
-	va_start(ap, fmt);
-	vsnprintf(c->err + len, CONFIG_ERR_LEN - (size_t)len, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
-yaml_node_t *config_node(struct ctx *c, int id)
-{
-	return yaml_document_get_node(c->doc, id);
-}
-
-const char *config_scalar(struct ctx *c, yaml_node_t *n, const char *key, int *err)
-{
-	if (n->type != YAML_SCALAR_NODE) {
-		*err = config_fail(c, n, "\"%s\" must be a single value, not a list or mapping", key);
-		return NULL;
-	}
-	return (const char *)n->data.scalar.value;
-}
-
-int config_each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_fn fn, void *arg)
-{
-	yaml_node_pair_t *p, *q;
-	int err = 0;
-
-	if (map->type != YAML_MAPPING_NODE)
-		return config_fail(c, map, "\"%s\" must be a mapping of keys to values", section);
-	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = config_node(c, p->key);
-		const char *key = config_scalar(c, k, section, &err);
-
-		if (!key)
-			return err;
-		for (q = map->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *prev = config_node(c, q->key);
-
-			if (prev->type == YAML_SCALAR_NODE &&
-			    strcmp((const char *)prev->data.scalar.value, key) == 0)
-				return config_fail(c, k, "duplicate key \"%s\" in %s", key, section);
-		}
-		err = fn(c, key, config_node(c, p->value), arg);
-		if (err)
-			return err;
-	}
-	return 0;
-}
 
 #define MAX_SECTION_KEYS 16
 
@@ -489,17 +433,4 @@ void config__free(struct config *cfg)
 	free(cfg->api.token);
 	free(cfg->path);
 	free(cfg);
-}
-
-const char *heap_tier__name(enum heap_tier tier)
-{
-	switch (tier) {
-	case HEAP_NONE:
-		return "none";
-	case HEAP_UPROBE:
-		return "uprobe";
-	case HEAP_HOOK:
-		return "hook";
-	}
-	return "?";
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Pure parsers for configuration scalars. */
+/* Pure parsers for configuration scalars, and the names of their enumerations. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -120,4 +120,17 @@ int parse_listen(const char *s, char **host, unsigned int *port)
 		return -ENOMEM;
 	*port = (unsigned int)p;
 	return 0;
+}
+
+const char *heap_tier__name(enum heap_tier tier)
+{
+	switch (tier) {
+	case HEAP_NONE:
+		return "none";
+	case HEAP_UPROBE:
+		return "uprobe";
+	case HEAP_HOOK:
+		return "hook";
+	}
+	return "?";
 }

@@ -3,31 +3,10 @@
 #ifndef MEMTIDE_EXPOSITION_H
 #define MEMTIDE_EXPOSITION_H
 
-#include <stddef.h>
-#include <stdint.h>
 #include "buf.h"
 #include "snapshot.h"
 
 #define EXPOSITION_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-
-struct label {
-	const char *name;
-	const char *value;
-};
-
-/* HELP and TYPE lines; every family is written as one block after them. */
-void expo__family(struct buf *b, const char *name, const char *type, const char *help);
-void expo__sample(struct buf *b, const char *name, const struct label *labels, size_t n_labels,
-		  double value);
-void expo__sample_u64(struct buf *b, const char *name, const struct label *labels,
-		      size_t n_labels, uint64_t value);
-/*
- * @counts[i] is the number of observations in (bounds[i-1], bounds[i]]; the
- * last count is for (bounds[n_bounds-1], +Inf). Written cumulatively.
- */
-void expo__histogram(struct buf *b, const char *name, const struct label *labels,
-		     size_t n_labels, const double *bounds, const uint64_t *counts,
-		     size_t n_bounds, double sum);
 
 /* The whole /metrics page for @s; returns 0 or the buffer's error. */
 int exposition__render(const struct snapshot *s, struct buf *b);

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include "exposition.h"
+#include "exposition_text.h"
 
 #define MAX_LABELS 8
 

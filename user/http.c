@@ -45,42 +45,6 @@ static const char index_page[] =
 	"<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a></li>"
 	"</ul></body></html>\n";
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
-			     const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
-			     const char *allow)
-{
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
-	enum MHD_Result ret;
-
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, const char *msg,
-			   const char *allow)
-{
-	struct json_object *doc;
-	struct buf b;
-	enum MHD_Result ret;
-	int err = 0;
-
-	buf__init(&b, 4096);
-	doc = json__object(&err);
-	json__add_string(doc, "error", msg, &err);
-	ret = json__render(doc, err, true, &b) ? MHD_NO
-		    : reply(conn, status, JSON_TYPE, b.data, b.len, MHD_RESPMEM_MUST_COPY, allow);
-	buf__free(&b);
-	return ret;
-}
-
 /* Takes over @b's text. A 404 from a handler is still a JSON document. */
 static enum MHD_Result reply_buf(struct MHD_Connection *conn, unsigned int status, struct buf *b)
 {
@@ -103,17 +67,6 @@ static enum MHD_Result reply_buf(struct MHD_Connection *conn, unsigned int statu
 	ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
-}
-
-/* ?pid=N: 0 when absent, -1 when malformed. */
-int http_pid_argument(struct MHD_Connection *conn)
-{
-	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "pid");
-	uint64_t pid;
-
-	if (!v)
-		return 0;
-	return parse_uint(v, MEMTIDE_PID_MAX - 1, &pid) || pid == 0 ? -1 : (int)pid;
 }
 
 static void release_snapshot(void *snapshot)
@@ -219,7 +172,7 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn, 
 	(void)h;
 	(void)s;
 	(void)req;
-	return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", index_page,
+	return http_reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", index_page,
 		     sizeof(index_page) - 1, MHD_RESPMEM_PERSISTENT, NULL);
 }
 

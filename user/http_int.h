@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Inside the http module: what http.c (the server, the GET side) and
- * http_gc.c (tokens, POST gc) share. */
+/* Inside the http module: what http.c (the server, the GET side),
+ * http_gc.c (tokens, POST gc) and http_reply.c (answers) share. */
 #ifndef MEMTIDE_HTTP_INT_H
 #define MEMTIDE_HTTP_INT_H
 
@@ -32,6 +32,11 @@ struct request {
 	struct gc_request *gc; /* a POST gc's, once begun */
 };
 
+/* Queues @body (of @type, kept per @mode) with @status; @allow: the Allow
+ * header, or NULL; a 401 asks for a bearer token. */
+enum MHD_Result http_reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+			   const char *body, size_t len, enum MHD_ResponseMemoryMode mode,
+			   const char *allow);
 /* {"error": @msg} with @status; @allow: the Allow header, or NULL. */
 enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, const char *msg,
 			   const char *allow);

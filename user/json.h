@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include "buf.h"
 
+#define JSON_MAX (16u << 20) /* the largest JSON document memtide writes */
+
 struct json_object;
 
 struct json_object *json__object(int *err);

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "buf.h"
 #include "config.h"
+#include "http_client.h"
 #include "log.h"
 
 #ifndef MEMTIDE_VERSION
@@ -121,13 +122,21 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise: libcurl's global set-up is not thread-safe. */
+	if (http_client__global_init()) {
+		log_error("libcurl failed to initialise");
+		config__free(cfg);
+		return 1;
+	}
 
 	rc = agent__new(cfg, once, &agent);
 	if (rc) {
 		config__free(cfg);
+		http_client__global_cleanup();
 		return 1;
 	}
 	rc = agent__run(agent);
 	agent__free(agent);
+	http_client__global_cleanup();
 	return rc;
 }

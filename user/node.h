@@ -14,5 +14,8 @@
 /* $NODE_NAME (the DaemonSet sets it from spec.nodeName), else the host name,
  * else "unknown"; always NUL-terminated. */
 void node__name(char *out, size_t len);
+/* The instance label a sender gives: @configured, or else the node's name;
+ * allocated, NULL when out of memory. */
+char *node__instance(const char *configured);
 
 #endif

@@ -11,16 +11,14 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 #include "clock.h"
 #include "exposition.h"
+#include "http_client.h"
 #include "log.h"
 #include "node.h"
 #include "push.h"
 #include "snapshot.h"
 
-#define BACKOFF_CAP_MS (5 * 60 * 1000)
-#define ERROR_BODY_MAX 1024
 /* From the stop request on, the last push and the group's deletion get this
  * long in all, whatever the gateway does: a stop must stay quick. */
 #define FINAL_BUDGET_MS 2000
@@ -29,12 +27,11 @@ struct push {
 	struct push_config cfg; /* strings owned */
 	uint64_t interval_ms;
 	char *url;
-	CURL *curl;
+	struct http_client *client;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	bool stopping, final;
-	uint64_t stop_deadline; /* monotonic ms; 0 while running */
 	struct push_stats stats;
 	unsigned int seed;
 };
@@ -93,74 +90,16 @@ int push__group_path(const char *job, const char *instance, struct buf *out)
 	return out->err;
 }
 
-static size_t keep_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct buf *body = arg;
-
-	/* Keep the start of an error body for the log; drop the rest quietly. */
-	if (body->len < ERROR_BODY_MAX)
-		buf__add(body, data, size * n < ERROR_BODY_MAX - body->len ? size * n
-									: ERROR_BODY_MAX - body->len);
-	return size * n;
-}
-
-static uint64_t stop_deadline(struct push *p)
-{
-	return __atomic_load_n(&p->stop_deadline, __ATOMIC_RELAXED);
-}
-
-/* libcurl asks this at least once a second: past the stop's deadline, a
- * request in flight is abandoned. */
-static int progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		    curl_off_t ulnow)
-{
-	uint64_t deadline = stop_deadline(arg);
-
-	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return deadline && clock__mono_ms() >= deadline;
-}
-
 /* One request; returns true on a 2xx answer. */
 static bool request(struct push *p, const char *method, const char *data, size_t len)
 {
-	uint64_t deadline = stop_deadline(p), timeout = p->cfg.timeout_ms, now;
-	struct curl_slist *headers = NULL;
-	struct buf body;
-	long status = 0;
-	CURLcode rc;
+	char why[HTTP_CLIENT_ERR_LEN];
+	int err = http_client__request(p->client, method, EXPOSITION_CONTENT_TYPE, data, len,
+				       p->cfg.timeout_ms, why);
 
-	if (deadline) {
-		now = clock__mono_ms();
-		if (now >= deadline)
-			return false;
-		if (deadline - now < timeout)
-			timeout = deadline - now;
-	}
-	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, (long)timeout);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout);
-	buf__init(&body, ERROR_BODY_MAX + 1);
-	curl_easy_setopt(p->curl, CURLOPT_HTTPGET, 1L); /* reset from the last request */
-	curl_easy_setopt(p->curl, CURLOPT_CUSTOMREQUEST, method);
-	if (data) {
-		headers = curl_slist_append(NULL, "Content-Type: " EXPOSITION_CONTENT_TYPE);
-		curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, data);
-		curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &body);
-	rc = curl_easy_perform(p->curl);
-	curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
-	if (rc != CURLE_OK) {
-		log_warn("pushgateway %s %s: %s", method, p->url, curl_easy_strerror(rc));
-	} else {
-		curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
-		if (status < 200 || status > 299)
-			log_warn("pushgateway %s %s: HTTP %ld: %.*s", method, p->url, status,
-				 (int)body.len, body.data ? body.data : "");
-	}
-	buf__free(&body);
-	return rc == CURLE_OK && status >= 200 && status <= 299;
+	if (err && err != -ECANCELED) /* not past the stop's deadline: that is no news */
+		log_warn("pushgateway %s %s: %s", method, p->url, why);
+	return !err;
 }
 
 static bool push_snapshot(struct push *p)
@@ -193,19 +132,13 @@ static void record(struct push *p, bool ok)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* interval × 2^(failures-1), capped, then scaled by a random 50–100%. */
+/* The interval; after failures, backed off from it and scaled by a random 50–100%. */
 static uint64_t next_delay(struct push *p)
 {
 	unsigned int k = p->stats.consecutive_failures;
-	uint64_t delay = p->interval_ms;
+	uint64_t delay = http_client__backoff(p->interval_ms, k);
 
-	if (!k)
-		return delay;
-	while (--k && delay < BACKOFF_CAP_MS)
-		delay *= 2;
-	if (delay > BACKOFF_CAP_MS)
-		delay = BACKOFF_CAP_MS;
-	return delay / 2 + (uint64_t)rand_r(&p->seed) % (delay / 2 + 1);
+	return k ? http_client__jitter(delay, &p->seed) : delay;
 }
 
 static void *run(void *arg)
@@ -240,19 +173,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-static char *instance_name(const struct push_config *cfg)
-{
-	char node[NODE_NAME_LEN];
-
-	if (cfg->instance)
-		return strdup(cfg->instance);
-	node__name(node, sizeof(node));
-	return strdup(node);
-}
-
 static int build_url(struct push *p)
 {
-	char *instance = instance_name(&p->cfg);
+	char *instance = node__instance(p->cfg.instance);
 	size_t n = strlen(p->cfg.url);
 	struct buf url;
 
@@ -274,8 +197,7 @@ static int build_url(struct push *p)
 
 static void push_free(struct push *p)
 {
-	if (p->curl)
-		curl_easy_cleanup(p->curl);
+	http_client__free(p->client);
 	pthread_cond_destroy(&p->wake);
 	pthread_mutex_destroy(&p->lock);
 	free(p->url);
@@ -285,21 +207,14 @@ static void push_free(struct push *p)
 	free(p);
 }
 
-static void curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, struct push **out)
 {
-	static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 	struct push *p;
 	int err;
 
 	*out = NULL;
 	if (!cfg->url)
 		return 0;
-	pthread_once(&curl_once, curl_init);
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -315,16 +230,9 @@ int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, str
 	err = -ENOMEM;
 	if (!p->cfg.url || !p->cfg.job || (cfg->instance && !p->cfg.instance) || build_url(p))
 		goto free_push;
-	p->curl = curl_easy_init();
-	if (!p->curl)
+	err = http_client__new(p->url, &p->client);
+	if (err)
 		goto free_push;
-	curl_easy_setopt(p->curl, CURLOPT_URL, p->url);
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, keep_body);
-	curl_easy_setopt(p->curl, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(p->curl, CURLOPT_XFERINFODATA, p);
-	curl_easy_setopt(p->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "memtide");
 	err = -pthread_create(&p->thread, NULL, run, p);
 	if (err)
 		goto free_push;
@@ -345,8 +253,7 @@ void push__shutdown(struct push *p, bool final)
 	if (!p->stopping) {
 		p->stopping = true;
 		p->final = final;
-		__atomic_store_n(&p->stop_deadline, clock__mono_ms() + FINAL_BUDGET_MS,
-				 __ATOMIC_RELAXED);
+		http_client__stop_at(p->client, clock__mono_ms() + FINAL_BUDGET_MS);
 	}
 	pthread_cond_signal(&p->wake);
 	pthread_mutex_unlock(&p->lock);

@@ -8,15 +8,9 @@
 #include <stdint.h>
 #include "buf.h"
 #include "config.h"
+#include "push_stats.h"
 
 struct push;
-
-struct push_stats {
-	bool enabled;
-	uint64_t successes, failures;
-	unsigned int consecutive_failures;
-	double last_success_time; /* unix seconds; 0: never */
-};
 
 /* *out is NULL (and 0 returned) when no URL is configured. */
 int push__start(const struct push_config *cfg, uint64_t monitor_interval_ms, struct push **out);

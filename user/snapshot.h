@@ -10,12 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h> /* for heap.h */
 #include "config.h"
+#include "heap.h" /* the heap tiers' figures, shared with the BPF side */
 #include "node.h"
 #include "procfs.h"
-#include "push.h"
+#include "push_stats.h"
 #include "target_state.h"
-#include "uprobe.h"
 
 /* How a process's heap tier stands. */
 enum heap_state { HEAP_STATE_OFF, HEAP_STATE_ATTACHED, HEAP_STATE_UNSUPPORTED, HEAP_STATE_FAILED,

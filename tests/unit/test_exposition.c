@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include "buf.h"
 #include "exposition.h"
+#include "exposition_text.h"
 
 static void label_escaping(void **state)
 {

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+/* libcurl for the senders: one easy handle, reused; the backoff between tries. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <curl/curl.h>
+#include "buf.h"
+#include "clock.h"
+#include "http_client.h"
+
+#define ERROR_BODY_MAX 1024
+
+struct http_client {
+	CURL *curl;
+	uint64_t stop_deadline; /* monotonic ms; 0 while running */
+};
+
+int http_client__global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+}
+
+void http_client__global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+static size_t keep_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *body = arg;
+
+	/* Keep the start of an error body for the log; drop the rest quietly. */
+	if (body->len < ERROR_BODY_MAX)
+		buf__add(body, data, size * n < ERROR_BODY_MAX - body->len ? size * n
+									: ERROR_BODY_MAX - body->len);
+	return size * n;
+}
+
+static uint64_t stop_deadline(struct http_client *c)
+{
+	return __atomic_load_n(&c->stop_deadline, __ATOMIC_RELAXED);
+}
+
+/* libcurl asks this at least once a second: past the stop's deadline, a
+ * request in flight is abandoned. */
+static int progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		    curl_off_t ulnow)
+{
+	uint64_t deadline = stop_deadline(arg);
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return deadline && clock__mono_ms() >= deadline;
+}
+
+int http_client__new(const char *url, struct http_client **out)
+{
+	struct http_client *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return -ENOMEM;
+	c->curl = curl_easy_init();
+	if (!c->curl) {
+		free(c);
+		return -ENOMEM;
+	}
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, keep_body);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, progress);
+	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "memtide");
+	*out = c;
+	return 0;
+}
+
+void http_client__free(struct http_client *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->curl);
+	free(c);
+}
+
+void http_client__stop_at(struct http_client *c, uint64_t deadline_ms)
+{
+	__atomic_store_n(&c->stop_deadline, deadline_ms ? deadline_ms : 1, __ATOMIC_RELAXED);
+}
+
+int http_client__request(struct http_client *c, const char *method, const char *content_type,
+			 const char *data, size_t len, uint64_t timeout_ms,
+			 char err[HTTP_CLIENT_ERR_LEN])
+{
+	uint64_t deadline = stop_deadline(c), now;
+	struct curl_slist *headers = NULL;
+	char header[128];
+	struct buf body;
+	long status = 0;
+	CURLcode rc;
+
+	if (deadline) {
+		now = clock__mono_ms();
+		if (now >= deadline) {
+			snprintf(err, HTTP_CLIENT_ERR_LEN, "stopping");
+			return -ECANCELED;
+		}
+		if (deadline - now < timeout_ms)
+			timeout_ms = deadline - now;
+	}
+	if (data) {
+		snprintf(header, sizeof(header), "Content-Type: %s", content_type);
+		headers = curl_slist_append(NULL, header);
+		if (!headers) {
+			snprintf(err, HTTP_CLIENT_ERR_LEN, "%s", curl_easy_strerror(CURLE_OUT_OF_MEMORY));
+			return -EIO;
+		}
+	}
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	buf__init(&body, ERROR_BODY_MAX + 1);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* reset from the last request */
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	if (data) {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, data);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
+	rc = curl_easy_perform(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		snprintf(err, HTTP_CLIENT_ERR_LEN, "%s", curl_easy_strerror(rc));
+	} else {
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status < 200 || status > 299)
+			snprintf(err, HTTP_CLIENT_ERR_LEN, "refused: HTTP %ld: %.*s", status,
+				 (int)body.len, body.data ? body.data : "");
+	}
+	buf__free(&body);
+	return rc == CURLE_OK && status >= 200 && status <= 299 ? 0 : -EIO;
+}
+
+uint64_t http_client__backoff(uint64_t base_ms, unsigned int failures)
+{
+	uint64_t delay = base_ms;
+
+	if (!failures || !delay)
+		return delay;
+	while (--failures && delay < HTTP_CLIENT_BACKOFF_CAP_MS)
+		delay *= 2;
+	return delay < HTTP_CLIENT_BACKOFF_CAP_MS ? delay : HTTP_CLIENT_BACKOFF_CAP_MS;
+}
+
+uint64_t http_client__jitter(uint64_t delay_ms, unsigned int *seed)
+{
+	return delay_ms / 2 + (uint64_t)rand_r(seed) % (delay_ms / 2 + 1);
+}

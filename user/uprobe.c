@@ -22,6 +22,9 @@
 #include "procfs.h"
 #include "reaper.h"
 
+/* The heap tiers' own limit, below the tracking limit (PROC_MAX_TRACKED):
+ * heap.bpf.c's per-process maps hold 1024 entries. A slot goes when its heap
+ * tier goes off or the collector says the process is gone (uprobe__drop). */
 #define MAX_PROCESSES 1024
 #define BLOCKS_PER_PROCESS (1 << 20)
 #define ATTACH_THREADS 2

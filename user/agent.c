@@ -76,9 +76,47 @@ static int start_http(struct agent *a)
 	return 0;
 }
 
+static int request_trim(void *trim, int pid, const char **why)
+{
+	return trim__request(trim, pid, why);
+}
+
+/* What each module keeps per process goes when the collector stops tracking it. */
+static void policy_gone(void *policy, const struct proc_key *k)
+{
+	policy__forget(policy, k);
+}
+
+static void alerts_gone(void *alerts, const struct proc_key *k)
+{
+	alerts__forget(alerts, k);
+}
+
+static void trim_gone(void *trim, const struct proc_key *k)
+{
+	trim__forget(trim, k);
+}
+
+static void uprobe_gone(void *uprobe, const struct proc_key *k)
+{
+	uprobe__drop(uprobe, k->pid);
+}
+
+static int subscribe(struct agent *a)
+{
+	int err = collector__on_gone(a->collector, policy_gone, a->policy);
+
+	err = err ? err : collector__on_gone(a->collector, alerts_gone, a->alerts);
+	err = err ? err : collector__on_gone(a->collector, trim_gone, a->trim);
+	if (!err && a->uprobe)
+		err = collector__on_gone(a->collector, uprobe_gone, a->uprobe);
+	return err;
+}
+
 int agent__new(struct config *cfg, bool once, struct agent **out)
 {
 	struct agent *a = calloc(1, sizeof(*a));
+	struct policy_trim trim;
 	int err;
 
 	if (!a)
@@ -97,7 +135,8 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = trim__new(&a->trim);
 	if (err)
 		goto destroy_uprobe;
-	err = policy__new(&a->policy);
+	trim = (struct policy_trim){ .request = request_trim, .ctx = a->trim };
+	err = policy__new(&trim, &a->policy);
 	if (err)
 		goto free_trim;
 	err = alerts__new(&cfg->alerts, &a->alerts);
@@ -106,6 +145,9 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = collector__new(a->loader, a->uprobe, a->trim, cfg, &a->collector);
 	if (err)
 		goto free_alerts;
+	err = subscribe(a);
+	if (err)
+		goto stop_http;
 	if (!once) {
 		err = start_http(a);
 		if (err)
@@ -188,7 +230,7 @@ static struct snapshot *take_snapshot(struct agent *a)
 	memcpy(snap->agent.node, a->node, sizeof(a->node));
 	snap->agent.collect_seconds = (double)(clock__boot_ns() - start) / 1e9;
 	push__stats(a->push, &snap->agent.push);
-	alerts__evaluate(a->alerts, snap, clock__mono_ms());
+	alerts__evaluate(a->alerts, &a->cfg->memory, snap, clock__mono_ms());
 	buf__init(&b, METRICS_MAX_BYTES);
 	if (exposition__render(snap, &b)) {
 		log_error("rendering metrics: %s", strerror(-b.err));
@@ -292,7 +334,8 @@ int agent__run(struct agent *a)
 				return 0;
 			}
 			if (snap) {
-				policy__evaluate(a->policy, snap, a->trim, clock__mono_ms());
+				policy__evaluate(a->policy, &a->cfg->memory, snap,
+						 clock__mono_ms());
 				snapshot__publish(snap);
 			}
 			next_snapshot = now + a->cfg->memory.monitor_interval_ms;

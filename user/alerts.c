@@ -13,12 +13,13 @@
 #include <string.h>
 #include <time.h>
 #include "alerts.h"
+#include "clock.h"
 #include "json.h"
 #include "log.h"
+#include "thresholds.h"
 
-#define MAX_ACTIVE 4096
+#define MAX_ACTIVE PROC_MAX_TRACKED /* pending and firing, of every kind */
 #define LEAK_SAMPLES 128
-#define MAX_LEAK_TRACKS 1024
 
 static const struct {
 	const char *name, *severity, *summary;
@@ -29,10 +30,9 @@ static const struct {
 	{ "MemoryLeakDetected", "warning", "Potential memory leak detected" },
 };
 
-/* Live objects of one process over the leak window. */
+/* Live objects of one process over the leak window; pid 0: free. */
 struct leak_track {
-	int pid;
-	uint64_t start_ticks;
+	struct proc_key key;
 	size_t n;
 	uint64_t at_ms[LEAK_SAMPLES];
 	double objects[LEAK_SAMPLES];
@@ -92,7 +92,7 @@ int alerts__new(const struct alerts_config *cfg, struct alerts **out)
 		return -ENOMEM;
 	a->active = calloc(MAX_ACTIVE, sizeof(*a->active));
 	a->undelivered = calloc(MAX_ACTIVE, sizeof(*a->undelivered));
-	a->leaks = calloc(MAX_LEAK_TRACKS, sizeof(*a->leaks));
+	a->leaks = calloc(PROC_MAX_TRACKED, sizeof(*a->leaks));
 	a->history_cap = cfg->history_size;
 	a->history = calloc(a->history_cap, sizeof(*a->history));
 	if (!a->active || !a->undelivered || !a->leaks || !a->history) {
@@ -164,18 +164,19 @@ static uint64_t for_ms(const struct alerts_config *c, enum alert_kind k)
 
 static struct leak_track *leak_track(struct alerts *a, const struct sample *s)
 {
+	const struct proc_key k = { .pid = s->pid, .start_ticks = s->start_ticks };
 	struct leak_track *free_slot = NULL;
 
-	for (size_t i = 0; i < MAX_LEAK_TRACKS; i++) {
+	for (size_t i = 0; i < PROC_MAX_TRACKED; i++) {
 		struct leak_track *t = &a->leaks[i];
 
-		if (t->pid == s->pid && t->start_ticks == s->start_ticks)
+		if (proc_key__eq(&t->key, &k))
 			return t;
-		if (!free_slot && !t->pid)
+		if (!free_slot && !t->key.pid)
 			free_slot = t;
 	}
 	if (free_slot)
-		*free_slot = (struct leak_track){ .pid = s->pid, .start_ticks = s->start_ticks };
+		*free_slot = (struct leak_track){ .key = k };
 	return free_slot;
 }
 
@@ -201,18 +202,16 @@ static double leak_growth(struct alerts *a, const struct sample *s, uint64_t now
 	return t->n > 1 ? v.heap_objects - t->objects[0] : 0;
 }
 
-static bool condition(struct alerts *a, const struct snapshot *snap, const struct sample *s,
+static bool condition(struct alerts *a, const struct memory_config *m, const struct sample *s,
 		      enum alert_kind k, uint64_t now_ms, double *value)
 {
-	const struct memory_config *m = &snap->memory;
-
 	switch (k) {
 	case ALERT_HIGH:
 		*value = s->usage_percent;
-		return s->usage_percent > m->high_water_mark_percent;
+		return thresholds__high(m, s->usage_percent);
 	case ALERT_CRITICAL:
 		*value = s->usage_percent;
-		return s->usage_percent > m->alert_threshold;
+		return thresholds__critical(m, s->usage_percent);
 	case ALERT_TRIM_CPU:
 		*value = s->gc_cpu_fraction;
 		return (s->has_heap || s->has_hook) &&
@@ -246,15 +245,30 @@ static void resolve_or_drop(struct alerts *a, size_t i, double now)
 	a->active[i] = a->active[--a->n_active];
 }
 
-static bool still_there(const struct snapshot *snap, const struct alert *al)
+/* A process that is gone takes its alerts (firing ones resolve) and its
+ * leak window with it. */
+void alerts__forget(struct alerts *a, const struct proc_key *k)
 {
-	for (size_t i = 0; i < snap->n; i++)
-		if (snap->samples[i].pid == al->pid && snap->samples[i].start_ticks == al->start_ticks)
-			return true;
-	return false;
+	double now = clock__unix();
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->n_active;) {
+		const struct proc_key ak = { .pid = a->active[i].pid,
+					     .start_ticks = a->active[i].start_ticks };
+
+		if (proc_key__eq(&ak, k))
+			resolve_or_drop(a, i, now);
+		else
+			i++;
+	}
+	for (size_t i = 0; i < PROC_MAX_TRACKED; i++)
+		if (proc_key__eq(&a->leaks[i].key, k))
+			a->leaks[i].key.pid = 0;
+	pthread_mutex_unlock(&a->lock);
 }
 
-void alerts__evaluate(struct alerts *a, struct snapshot *snap, uint64_t now_ms)
+void alerts__evaluate(struct alerts *a, const struct memory_config *m, struct snapshot *snap,
+		      uint64_t now_ms)
 {
 	double now = snap->time;
 
@@ -265,7 +279,7 @@ void alerts__evaluate(struct alerts *a, struct snapshot *snap, uint64_t now_ms)
 		for (enum alert_kind k = 0; k < ALERT_KINDS; k++) {
 			struct alert *al = find(a, k, s);
 			double value = 0;
-			bool holds = condition(a, snap, s, k, now_ms, &value);
+			bool holds = condition(a, m, s, k, now_ms, &value);
 
 			if (holds && !al && a->n_active < MAX_ACTIVE) {
 				al = &a->active[a->n_active++];
@@ -284,21 +298,6 @@ void alerts__evaluate(struct alerts *a, struct snapshot *snap, uint64_t now_ms)
 			    now_ms - al->pending_since_ms >= for_ms(&a->cfg, k))
 				transition(a, al, ALERT_FIRING, now);
 		}
-	}
-	/* A process that is gone takes its alerts with it. */
-	for (size_t i = 0; i < a->n_active;) {
-		if (still_there(snap, &a->active[i])) {
-			i++;
-			continue;
-		}
-		resolve_or_drop(a, i, now);
-	}
-	for (size_t i = 0; i < MAX_LEAK_TRACKS; i++) {
-		struct alert probe = { .pid = a->leaks[i].pid,
-				       .start_ticks = a->leaks[i].start_ticks };
-
-		if (probe.pid && !still_there(snap, &probe))
-			a->leaks[i].pid = 0;
 	}
 	memset(snap->agent.alerts_firing, 0, sizeof(snap->agent.alerts_firing));
 	for (size_t i = 0; i < a->n_active; i++)

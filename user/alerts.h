@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "buf.h"
 #include "config.h"
+#include "proc_key.h"
 #include "snapshot.h"
 
 enum alert_kind { ALERT_HIGH, ALERT_CRITICAL, ALERT_TRIM_CPU, ALERT_LEAK, ALERT_KINDS };
@@ -28,8 +29,12 @@ struct alerts;
 int alerts__new(const struct alerts_config *cfg, struct alerts **out);
 void alerts__free(struct alerts *a);
 void alerts__set_config(struct alerts *a, const struct alerts_config *cfg);
-/* Once per snapshot, before it is rendered: fills s->agent.alerts_firing. */
-void alerts__evaluate(struct alerts *a, struct snapshot *s, uint64_t now_ms);
+/* Once per snapshot, before it is rendered, against the thresholds @m in
+ * force: fills s->agent.alerts_firing. */
+void alerts__evaluate(struct alerts *a, const struct memory_config *m, struct snapshot *s,
+		      uint64_t now_ms);
+/* The process is gone (proc_gone_fn): its firing alerts resolve, the rest go. */
+void alerts__forget(struct alerts *a, const struct proc_key *k);
 /* GET /api/v1/alerts: {"active": [...], "recent": [...]}, newest first. */
 int alerts__json(struct alerts *a, struct buf *out);
 /* For the Alertmanager notifier: firing alerts, then resolved ones not yet

@@ -11,6 +11,7 @@
 #include <string.h>
 #include "api.h"
 #include "json.h"
+#include "thresholds.h"
 
 /* The heap fields in the spec's order; none is known in the kernel tier. */
 #define HEAP_FIELD(name) { #name, offsetof(struct heap_view, name) }
@@ -127,9 +128,9 @@ const char *api__memory_state(const struct snapshot *s)
 	const char *state = "ok";
 
 	for (size_t i = 0; i < s->n; i++) {
-		if (s->samples[i].usage_percent > s->memory.alert_threshold)
+		if (thresholds__critical(&s->memory, s->samples[i].usage_percent))
 			return "critical";
-		if (s->samples[i].usage_percent > s->memory.high_water_mark_percent)
+		if (thresholds__high(&s->memory, s->samples[i].usage_percent))
 			state = "warning";
 	}
 	return state;

@@ -25,7 +25,8 @@ struct gc_result {
 int api__gc(const struct gc_result *r, size_t n, struct buf *out);
 /* Its "message" and "results" members, added to @doc. */
 void api__gc_add(struct json_object *doc, const struct gc_result *r, size_t n, int *err);
-/* "ok", "warning" (above the high water mark) or "critical" (above alert_threshold). */
+/* "ok", "warning" (at or above the high water mark) or "critical" (at or above
+ * alert_threshold), on the thresholds the snapshot was taken with. */
 const char *api__memory_state(const struct snapshot *s);
 
 #endif

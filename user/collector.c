@@ -25,8 +25,8 @@ int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *tr
 
 	if (!c)
 		return -ENOMEM;
-	c->tracked = calloc(LOADER_MAX_TRACKED, sizeof(*c->tracked));
-	c->spare = calloc(LOADER_MAX_TRACKED, sizeof(*c->spare));
+	c->tracked = calloc(PROC_MAX_TRACKED, sizeof(*c->tracked));
+	c->spare = calloc(PROC_MAX_TRACKED, sizeof(*c->spare));
 	c->procs = malloc(MAX_SCAN * sizeof(*c->procs)); /* scan() clears what it uses */
 	if (!c->tracked || !c->spare || !c->procs || top_rss_memory__new(&c->top)) {
 		collector__free(c);
@@ -51,6 +51,15 @@ void collector__free(struct collector *c)
 	free(c->spare);
 	free(c->tracked);
 	free(c);
+}
+
+int collector__on_gone(struct collector *c, proc_gone_fn gone, void *ctx)
+{
+	if (c->n_gone == COLLECTOR_MAX_SUBSCRIBERS)
+		return -E2BIG;
+	c->gone[c->n_gone].fn = gone;
+	c->gone[c->n_gone++].ctx = ctx;
+	return 0;
 }
 
 void collector__set_config(struct collector *c, const struct config *cfg)
@@ -127,14 +136,30 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 	return 0;
 }
 
+/* The heap tier goes off a process that stays tracked (its rule changed). */
 static void heap_off(struct collector *c, struct tracked *t)
 {
 	if (t->heap == HEAP_STATE_ATTACHED || t->attaching) {
+		const struct proc_key k = { .pid = t->pid, .start_ticks = t->start_ticks };
+
 		uprobe__drop(c->uprobe, t->pid);
-		trim__forget(c->trim, t->pid);
+		trim__forget(c->trim, &k);
 	}
 	t->heap = HEAP_STATE_OFF;
 	t->attaching = false;
+}
+
+/* The one place a process stops being tracked: every subscriber forgets it
+ * (the heap tier's probes and pidfd included), then the kernel tier. */
+static void stop_tracking(struct collector *c, struct tracked *t)
+{
+	const struct proc_key k = { .pid = t->pid, .start_ticks = t->start_ticks };
+
+	for (size_t i = 0; i < c->n_gone; i++)
+		c->gone[i].fn(c->gone[i].ctx, &k);
+	t->heap = HEAP_STATE_OFF;
+	t->attaching = false;
+	loader__untrack(c->loader, t->pid);
 }
 
 /* Probes go on a process only when its rule asks for the uprobe tier. */
@@ -266,7 +291,7 @@ int collector__discover(struct collector *c)
 
 		if (e->selected_rule < 0)
 			continue;
-		if (kept == LOADER_MAX_TRACKED) {
+		if (kept == PROC_MAX_TRACKED) {
 			dropped++;
 			continue;
 		}
@@ -281,8 +306,7 @@ int collector__discover(struct collector *c)
 			continue;
 		}
 		if (old) { /* same number, another process */
-			heap_off(c, old);
-			loader__untrack(c->loader, old->pid);
+			stop_tracking(c, old);
 			old->kept = true;
 		}
 		if (start_tracking(c, e, &next[kept]) == 0)
@@ -293,14 +317,13 @@ int collector__discover(struct collector *c)
 			continue;
 		log__msg(c->tracked[i].by_top_rss ? LOG_DEBUG : LOG_INFO,
 			 "no longer tracking pid %d (%s)", c->tracked[i].pid, c->tracked[i].comm);
-		heap_off(c, &c->tracked[i]);
-		loader__untrack(c->loader, c->tracked[i].pid);
+		stop_tracking(c, &c->tracked[i]);
 	}
 	for (size_t i = 0; i < n; i++)
 		proc_entry__release(&procs[i]);
 	if (dropped && !c->dropped_last)
 		log_warn("%zu selected processes not tracked: the limit is %d", dropped,
-			 LOADER_MAX_TRACKED);
+			 PROC_MAX_TRACKED);
 	c->dropped_last = dropped;
 	qsort(next, kept, sizeof(*next), by_pid);
 	c->spare = c->tracked;

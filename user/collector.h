@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "loader.h"
+#include "proc_key.h"
 #include "snapshot.h"
 #include "trim.h"
 #include "uprobe.h"
@@ -16,6 +17,15 @@ struct collector;
 int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
 		   const struct config *cfg, struct collector **out);
 void collector__free(struct collector *c);
+/*
+ * @gone(@ctx, key) is called, on the collection thread, for every process the
+ * collector stops tracking (it exited, was replaced under its number, or no
+ * rule selects it any more): each module that keeps something per process
+ * subscribes here, so a process is forgotten everywhere at the same moment.
+ * 0, or -E2BIG past COLLECTOR_MAX_SUBSCRIBERS.
+ */
+#define COLLECTOR_MAX_SUBSCRIBERS 8
+int collector__on_gone(struct collector *c, proc_gone_fn gone, void *ctx);
 /* The caller keeps @cfg alive until the next call or collector__free(). */
 void collector__set_config(struct collector *c, const struct config *cfg);
 /* Scans /proc, applies the target rules, starts and stops tracking. */

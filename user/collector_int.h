@@ -51,6 +51,11 @@ struct collector {
 	struct quota quota; /* heap-tier slots per user, counted anew each discovery */
 	struct top_rss_memory *top; /* top_rss hysteresis */
 	uint64_t snapshots, evaluated; /* top_rss is evaluated once per snapshot */
+	struct {
+		proc_gone_fn fn;
+		void *ctx;
+	} gone[COLLECTOR_MAX_SUBSCRIBERS];
+	size_t n_gone;
 };
 
 /* /proc/PID/stat of a live user process (not a zombie, not a kernel thread). */

@@ -111,13 +111,6 @@ static void fill_heap(struct collector *c, struct tracked *t, const struct proc_
 	s->gc_cpu_fraction = gc_window__add(&t->gc_window, trim_cpu_ns, process_cpu_ns(t->pid, st));
 }
 
-static bool same_process(const struct loader_process *p, const struct tracked *t)
-{
-	uint64_t ns_per_tick = 1000000000ULL / (uint64_t)procfs__clock_ticks();
-
-	return p->start_boottime_ns / ns_per_tick == t->start_ticks;
-}
-
 static int by_tgid(const void *key, const void *elem)
 {
 	return *(const int *)key - ((const struct loader_process *)elem)->tgid;
@@ -138,15 +131,21 @@ static void fill_sample(struct sample *s, const struct loader_process *p)
 	s->majflt = p->majflt;
 }
 
+/*
+ * Identity is checked once, here, on /proc/PID/stat: it is read after the
+ * kernel tier's records, so a number that changed hands before or while they
+ * were read no longer shows our start time, and the stat (comm, CPU time)
+ * the snapshot uses is the one checked. It compares ticks with the ticks the
+ * process was tracked with; the records' start time in ns (mm.h) would need
+ * a conversion and would leave the stat unchecked.
+ */
 static enum target_state report_state(const struct loader_process *p, const struct tracked *t,
 				      struct proc_stat *st)
 {
 	/* Gone, or the number now belongs to another process. */
 	if (!collector_alive_stat(t->pid, st) || st->starttime != t->start_ticks)
 		return TARGET_GONE;
-	if (!p)
-		return TARGET_UNREADABLE;
-	return same_process(p, t) ? TARGET_REPORTED : TARGET_GONE;
+	return p ? TARGET_REPORTED : TARGET_UNREADABLE;
 }
 
 struct snapshot *collector__snapshot(struct collector *c)
@@ -162,6 +161,8 @@ struct snapshot *collector__snapshot(struct collector *c)
 	if (err)
 		log_warn("reading the kernel tier: %s", strerror(-err));
 	snap->agent.bpf_ok = !err;
+	/* For the HTTP threads (/api, /health, POST gc), which read snapshots,
+	 * never the configuration a reload frees. */
 	snap->memory = c->cfg->memory;
 	snap->time = clock__unix();
 	for (size_t i = 0; i < c->n_tracked; i++) {

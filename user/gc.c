@@ -20,6 +20,7 @@
 #include "gc_limit.h"
 #include "hookinfo.h"
 #include "log.h"
+#include "policy.h"
 #include "snapshot.h"
 
 #define WAIT_MS 10000 /* a trim of a 300 MB heap takes ~80 ms here */
@@ -40,14 +41,6 @@ struct gc {
 	struct gc_rate rate;
 	struct gc_log log; /* locks itself: HTTP threads log refusals too */
 };
-
-static bool candidate(const struct snapshot *s, const struct sample *smp, int pid)
-{
-	/* Loaded is enough: a hook that has not reported yet trims all the same. */
-	return pid ? smp->pid == pid
-		   : (smp->hook_loaded || smp->hook_pending) &&
-			     smp->usage_percent >= s->memory.high_water_mark_percent;
-}
 
 /* Signals one target, whose hook's reports are probed (@trims: its count of
  * trims so far), unless the rate limit or the safety checks say no. */
@@ -140,8 +133,10 @@ static void select_and_signal(struct gc *g, struct gc_request *r)
 		return;
 	}
 	r->min_interval_ms = s->memory.api_gc_min_interval_ms;
+	/* The policy's choice (this thread reads the snapshot's thresholds:
+	 * the configuration belongs to the collection thread). */
 	for (size_t i = 0; i < s->n; i++)
-		n += candidate(s, &s->samples[i], r->pid);
+		n += policy__gc_target(&s->memory, &s->samples[i], r->pid);
 	r->t = calloc(n ? n : 1, sizeof(*r->t));
 	if (!r->t) {
 		gc_refuse(r, 500, 0, "out of memory");
@@ -151,7 +146,7 @@ static void select_and_signal(struct gc *g, struct gc_request *r)
 		const struct sample *smp = &s->samples[i];
 		struct gc_target *t = &r->t[r->n];
 
-		if (!candidate(s, smp, r->pid))
+		if (!policy__gc_target(&s->memory, smp, r->pid))
 			continue;
 		r->n++;
 		t->r.pid = smp->pid;

@@ -7,8 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "mm.h"
+#include "proc_key.h"
 
-#define LOADER_MAX_TRACKED 4096
+#define LOADER_MAX_TRACKED PROC_MAX_TRACKED /* the collector's tracking limit */
 
 struct loader;
 

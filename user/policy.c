@@ -5,14 +5,13 @@
 #include <string.h>
 #include "log.h"
 #include "policy.h"
+#include "thresholds.h"
 
-#define MAX_ENTRIES 4096
 #define PENDING_MS 10000 /* a requested trim not reported by then is given up on */
 #define MIB (1024ULL * 1024)
 
 struct entry {
-	int pid;
-	uint64_t start_ticks;
+	struct proc_key key; /* pid 0: a free entry */
 	bool armed;
 	bool told_unhooked;
 	unsigned int backoff; /* ineffective trims in a row */
@@ -20,14 +19,20 @@ struct entry {
 	uint64_t trims_seen;
 };
 
+/* Entries come with a process's first look above the high water mark or
+ * with its hook, and go with the process (policy__forget). */
 struct policy {
-	struct entry e[MAX_ENTRIES];
+	struct policy_trim trim;
+	struct entry e[PROC_MAX_TRACKED];
 };
 
-int policy__new(struct policy **out)
+int policy__new(const struct policy_trim *trim, struct policy **out)
 {
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	(*out)->trim = *trim;
+	return 0;
 }
 
 void policy__free(struct policy *p)
@@ -42,21 +47,40 @@ bool policy__effective(uint64_t rss_before, uint64_t rss_after)
 	return released >= MIB || released * 100 >= rss_before;
 }
 
+bool policy__trimmable(const struct memory_config *m, const struct sample *s)
+{
+	/* Loaded is enough, reported or not: the hook reports every trim. */
+	return (s->hook_loaded || s->hook_pending) && thresholds__high(m, s->usage_percent);
+}
+
+bool policy__gc_target(const struct memory_config *m, const struct sample *s, int pid)
+{
+	return pid ? s->pid == pid : policy__trimmable(m, s);
+}
+
+void policy__forget(struct policy *p, const struct proc_key *k)
+{
+	for (size_t i = 0; i < PROC_MAX_TRACKED; i++)
+		if (proc_key__eq(&p->e[i].key, k))
+			p->e[i].key.pid = 0;
+}
+
 static struct entry *entry(struct policy *p, const struct sample *s)
 {
+	const struct proc_key k = { .pid = s->pid, .start_ticks = s->start_ticks };
 	struct entry *free_slot = NULL;
 
-	for (size_t i = 0; i < MAX_ENTRIES; i++) {
+	for (size_t i = 0; i < PROC_MAX_TRACKED; i++) {
 		struct entry *e = &p->e[i];
 
-		if (e->pid == s->pid && e->start_ticks == s->start_ticks)
+		if (proc_key__eq(&e->key, &k))
 			return e;
-		if (!free_slot && (!e->pid || e->pid == s->pid))
+		/* The number's last holder: gone, whether told yet or not. */
+		if (!free_slot && (!e->key.pid || e->key.pid == s->pid))
 			free_slot = e;
 	}
 	if (free_slot)
-		*free_slot = (struct entry){ .pid = s->pid, .start_ticks = s->start_ticks,
-					     .armed = true };
+		*free_slot = (struct entry){ .key = k, .armed = true };
 	return free_slot;
 }
 
@@ -86,11 +110,11 @@ static void take_result(struct entry *e, const struct sample *s, const struct me
 		 m->low_water_mark_percent);
 }
 
-static void request(struct entry *e, const struct sample *s, struct trim *t, uint64_t now_ms,
+static void request(struct policy *p, struct entry *e, const struct sample *s, uint64_t now_ms,
 		    const char *reason)
 {
 	const char *why = "";
-	int err = trim__request(t, s->pid, &why);
+	int err = p->trim.request(p->trim.ctx, s->pid, &why);
 
 	e->last_request_ms = now_ms;
 	if (err) {
@@ -102,15 +126,15 @@ static void request(struct entry *e, const struct sample *s, struct trim *t, uin
 		 s->usage_percent, s->has_hook ? "" : "; hook loaded, not reported yet");
 }
 
-static void evaluate(struct entry *e, const struct sample *s, const struct memory_config *m,
-		     struct trim *t, uint64_t now_ms)
+static void evaluate(struct policy *p, struct entry *e, const struct sample *s,
+		     const struct memory_config *m, uint64_t now_ms)
 {
-	bool force = s->usage_percent >= m->force_gc_threshold;
+	bool force = thresholds__force_gc(m, s->usage_percent);
 	uint64_t since = now_ms - e->last_request_ms;
 
 	if (s->hook.trims != e->trims_seen)
 		take_result(e, s, m, now_ms);
-	if (s->usage_percent < m->low_water_mark_percent) {
+	if (thresholds__low(m, s->usage_percent)) {
 		e->armed = true;
 		e->backoff = 0;
 		e->backoff_until_ms = 0;
@@ -121,33 +145,20 @@ static void evaluate(struct entry *e, const struct sample *s, const struct memor
 	if (now_ms < e->backoff_until_ms || (!e->armed && !force))
 		return;
 	if (force && (!e->last_request_ms || since >= m->monitor_interval_ms))
-		request(e, s, t, now_ms, "above force_gc_threshold");
-	else if (s->usage_percent >= m->high_water_mark_percent &&
-		 (!e->last_request_ms || since >= m->gc_interval_ms))
-		request(e, s, t, now_ms, "above high_water_mark_percent");
+		request(p, e, s, now_ms, "above force_gc_threshold");
+	else if (policy__trimmable(m, s) && (!e->last_request_ms || since >= m->gc_interval_ms))
+		request(p, e, s, now_ms, "above high_water_mark_percent");
 }
 
-void policy__evaluate(struct policy *p, const struct snapshot *s, struct trim *t,
+void policy__evaluate(struct policy *p, const struct memory_config *m, const struct snapshot *s,
 		      uint64_t now_ms)
 {
-	const struct memory_config *m = &s->memory;
-
-	/* Forget processes that are gone. */
-	for (size_t k = 0; k < MAX_ENTRIES; k++) {
-		bool present = false;
-
-		for (size_t i = 0; i < s->n && p->e[k].pid && !present; i++)
-			present = s->samples[i].pid == p->e[k].pid &&
-				  s->samples[i].start_ticks == p->e[k].start_ticks;
-		if (!present)
-			p->e[k].pid = 0;
-	}
 	for (size_t i = 0; i < s->n; i++) {
 		const struct sample *smp = &s->samples[i];
 		struct entry *e;
 
 		/* Loaded is enough, reported or not: the hook reports every trim. */
-		if (smp->usage_percent < m->high_water_mark_percent && !smp->hook_loaded)
+		if (!thresholds__high(m, smp->usage_percent) && !smp->hook_loaded)
 			continue;
 		/* Its hook is loaded and about to be probed: next snapshot. */
 		if (smp->hook_pending)
@@ -167,7 +178,7 @@ void policy__evaluate(struct policy *p, const struct snapshot *s, struct trim *t
 			continue;
 		}
 		if (m->enable_auto_gc)
-			evaluate(e, smp, m, t, now_ms);
+			evaluate(p, e, smp, m, now_ms);
 		else if (smp->hook.trims != e->trims_seen)
 			e->trims_seen = smp->hook.trims;
 	}

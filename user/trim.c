@@ -18,7 +18,7 @@
 #include "procfs.h"
 #include "trim.h"
 
-#define MAX_WATCHED 4096
+#define MAX_WATCHED PROC_MAX_TRACKED /* hook-tier processes are tracked ones */
 
 struct watched {
 	int pid;
@@ -92,13 +92,14 @@ unlock:
 	return err;
 }
 
-void trim__forget(struct trim *t, int pid)
+void trim__forget(struct trim *t, const struct proc_key *k)
 {
 	struct watched *w;
 
 	pthread_mutex_lock(&t->lock);
-	w = pid ? slot(t, pid) : NULL;
-	if (w) {
+	w = k->pid ? slot(t, k->pid) : NULL;
+	/* A later holder of the number keeps its own pidfd. */
+	if (w && w->start_ticks == k->start_ticks) {
 		close(w->pidfd);
 		w->pid = 0;
 	}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "proc_key.h"
 
 struct trim;
 
@@ -13,7 +14,8 @@ void trim__free(struct trim *t);
 /* Opens a pidfd for (@pid, @start_ticks) when first seen: signals then go to
  * that process or nowhere, never to a later one reusing the number. */
 int trim__watch(struct trim *t, int pid, uint64_t start_ticks);
-void trim__forget(struct trim *t, int pid);
+/* Closes the process's pidfd: its heap tier went off, or it is gone (proc_gone_fn). */
+void trim__forget(struct trim *t, const struct proc_key *k);
 /* Whether (@pid, @start_ticks) is watched: the collector watches a process
  * once the probe on its hook's reports is on. Thread-safe. */
 bool trim__watched(struct trim *t, int pid, uint64_t start_ticks);

@@ -22,7 +22,11 @@
 #include "procfs.h"
 #include "reaper.h"
 
-#define MAX_PROCESSES HEAP_MAX_PROCESSES /* one slot per process in the BPF maps */
+/* The heap tiers' own limit, below the tracking limit (PROC_MAX_TRACKED):
+ * heap.bpf.c's per-process maps hold HEAP_MAX_PROCESSES entries. A slot goes
+ * when its heap tier goes off or the collector says the process is gone
+ * (uprobe__drop). */
+#define MAX_PROCESSES HEAP_MAX_PROCESSES
 #define ATTACH_THREADS 2
 
 /*

@@ -16,15 +16,16 @@ static const struct alerts_config cfg = { .high_for_ms = 1000, .critical_for_ms 
 					  .trim_cpu_percent = 10, .leak_window_ms = 10000,
 					  .leak_objects = 1000, .history_size = 8 };
 
+static const struct memory_config memory = { .high_water_mark_percent = 80,
+					      .low_water_mark_percent = 60,
+					      .alert_threshold = 90 };
+
 static struct snapshot *snap(double t, double usage, double cpu, int64_t objects)
 {
 	struct snapshot *s = snapshot__new(1);
 
 	s->n = 1;
 	s->time = t;
-	s->memory = (struct memory_config){ .high_water_mark_percent = 80,
-					    .low_water_mark_percent = 60,
-					    .alert_threshold = 90 };
 	s->samples[0] = (struct sample){ .pid = 42, .start_ticks = 7, .comm = "svc",
 					 .usage_percent = usage, .has_heap = true,
 					 .gc_cpu_fraction = cpu };
@@ -38,7 +39,7 @@ static uint64_t step(struct alerts *a, double t, double usage, double cpu, int64
 	struct snapshot *s = snap(t, usage, cpu, objects);
 	uint64_t firing;
 
-	alerts__evaluate(a, s, (uint64_t)(t * 1000));
+	alerts__evaluate(a, &memory, s, (uint64_t)(t * 1000));
 	firing = s->agent.alerts_firing[k];
 	snapshot__put(s);
 	return firing;
@@ -101,21 +102,45 @@ static void leak_over_window(void **state)
 
 static void process_gone_resolves(void **state)
 {
+	const struct proc_key other = { .pid = 42, .start_ticks = 8 };
+	const struct proc_key gone = { .pid = 42, .start_ticks = 7 };
 	struct alerts *a;
-	struct snapshot *empty = snapshot__new(0);
 	struct alert out[8];
 
 	(void)state;
 	assert_int_equal(alerts__new(&cfg, &a), 0);
 	step(a, 100, 95, 0, 0, ALERT_CRITICAL);
 	assert_int_equal(step(a, 101, 95, 0, 0, ALERT_CRITICAL), 1);
-	empty->time = 102;
-	alerts__evaluate(a, empty, 102000);
-	assert_int_equal(empty->agent.alerts_firing[ALERT_CRITICAL], 0);
+	/* A later process under the same number is not this one. */
+	alerts__forget(a, &other);
+	assert_int_equal(alerts__to_notify(a, out, 8), 2);
+	assert_int_equal(out[0].state, ALERT_FIRING);
+	alerts__forget(a, &gone);
 	/* Both the high and the critical alert resolve with their process. */
 	assert_int_equal(alerts__to_notify(a, out, 8), 2);
 	assert_int_equal(out[0].state, ALERT_RESOLVED);
-	snapshot__put(empty);
+	assert_int_equal(out[1].state, ALERT_RESOLVED);
+	alerts__delivered(a, out, 2);
+	/* Gone means gone: nothing is left to resolve or fire. */
+	alerts__forget(a, &gone);
+	assert_int_equal(alerts__to_notify(a, out, 8), 0);
+	alerts__free(a);
+}
+
+/* The thresholds are reached at the figure itself: 80.0 is high, 90.0 critical. */
+static void thresholds_at_the_boundary(void **state)
+{
+	struct alerts *a;
+
+	(void)state;
+	assert_int_equal(alerts__new(&cfg, &a), 0);
+	step(a, 100, 80.0, 0, 0, ALERT_HIGH);
+	assert_int_equal(step(a, 101, 80.0, 0, 0, ALERT_HIGH), 1);
+	assert_int_equal(step(a, 102, 80.0, 0, 0, ALERT_CRITICAL), 0);
+	step(a, 103, 90.0, 0, 0, ALERT_CRITICAL);
+	assert_int_equal(step(a, 104, 90.0, 0, 0, ALERT_CRITICAL), 1);
+	/* Just below: resolved. */
+	assert_int_equal(step(a, 105, 79.99, 0, 0, ALERT_HIGH), 0);
 	alerts__free(a);
 }
 
@@ -149,6 +174,7 @@ int main(void)
 		cmocka_unit_test(pending_dropped_without_firing),
 		cmocka_unit_test(leak_over_window),
 		cmocka_unit_test(process_gone_resolves),
+		cmocka_unit_test(thresholds_at_the_boundary),
 		cmocka_unit_test(alertmanager_body),
 	};
 

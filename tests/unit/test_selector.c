@@ -160,12 +160,72 @@ static void top_rss_hysteresis(void **state)
 	config__free(cfg);
 }
 
+/* Each key of a rule must hold; the first rule that selects a process wins;
+ * the hooked and cmdline answers come from the entry (no /proc read). */
+static void rules_and_order(void **state)
+{
+	struct config *cfg = parse("targets:\n"
+				   "  - match: { pid: 21, comm: ^api$ }\n"
+				   "  - match: { comm: ^api, cmdline: \"--port 80\" }\n"
+				   "  - match: { hooked: true }\n"
+				   "  - match: { comm: ^worker$ }\n");
+	struct proc_entry p[] = {
+		entry(21, "api", 1, NULL), /* pid and comm: rule 0 */
+		entry(22, "api", 1, NULL), /* comm, but not pid 21; cmdline matches: rule 1 */
+		entry(23, "api-v2", 1, NULL), /* comm, not cmdline; hooked: rule 2 */
+		entry(24, "worker", 1, NULL), /* hooked as well: the earlier rule wins */
+		entry(25, "worker", 1, NULL), /* not hooked: rule 3 */
+		entry(26, "other", 1, NULL), /* nothing */
+	};
+	const int want[] = { 0, 1, 2, 2, 3, -1 };
+	const int hooked[] = { 0, 0, 1, 1, 0, 0 };
+	const char *cmd[] = { "api", "api --port 80", "api --port 81", "w", "w", "x" };
+
+	(void)state;
+	for (size_t i = 0; i < 6; i++) {
+		p[i].hooked = hooked[i];
+		p[i].cmdline = strdup(cmd[i]);
+	}
+	selector__select(cfg, p, 6, NULL, true);
+	for (size_t i = 0; i < 6; i++) {
+		if (p[i].selected_rule != want[i])
+			fail_msg("pid %d: rule %d, want %d", p[i].pid, p[i].selected_rule, want[i]);
+	}
+	release(p, 6);
+	config__free(cfg);
+}
+
+/* A top_rss rule ranks only what no earlier rule took, and only what it matches. */
+static void top_rss_after_other_rules(void **state)
+{
+	struct config *cfg = parse("targets:\n"
+				   "  - match: { comm: ^db$ }\n"
+				   "  - match: { comm: ^svc, top_rss: 2 }\n");
+	struct proc_entry p[] = {
+		entry(31, "db", 500, NULL), entry(32, "svc-a", 10, NULL),
+		entry(33, "svc-b", 30, NULL), entry(34, "svc-c", 20, NULL),
+		entry(35, "huge", 900, NULL),
+	};
+
+	(void)state;
+	selector__select(cfg, p, 5, NULL, true);
+	assert_int_equal(p[0].selected_rule, 0);
+	assert_int_equal(p[1].selected_rule, -1);
+	assert_int_equal(p[2].selected_rule, 1);
+	assert_int_equal(p[3].selected_rule, 1);
+	assert_int_equal(p[4].selected_rule, -1);
+	release(p, 5);
+	config__free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(systemd_names),
 		cmocka_unit_test(kubepods_both_drivers),
 		cmocka_unit_test(top_rss_hysteresis),
+		cmocka_unit_test(rules_and_order),
+		cmocka_unit_test(top_rss_after_other_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

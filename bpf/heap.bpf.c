@@ -18,7 +18,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "heap.h"
+#include "heap_types.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

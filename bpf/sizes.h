@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Limits the BPF programs and user space must agree on: the pid range and
- * the maps' sizes. Shared by bpf/mm.h, bpf/heap.h and the agent. */
+ * the maps' sizes. Shared by bpf/mm.h, bpf/heap_types.h and the agent. */
 #ifndef MEMTIDE_SIZES_H
 #define MEMTIDE_SIZES_H
 

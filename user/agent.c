@@ -16,14 +16,14 @@
 #include "exposition.h"
 #include "gc.h"
 #include "http.h"
-#include "loader.h"
+#include "kernel.h"
 #include "log.h"
 #include "policy.h"
 #include "push.h"
 #include "snapshot.h"
 #include "textfile.h"
 #include "trim.h"
-#include "uprobe.h"
+#include "heap.h"
 
 #define DISCOVER_INTERVAL_MS 500 /* uprobe-tier targets get their probes within a second */
 #define METRICS_MAX_BYTES (64u << 20)
@@ -31,8 +31,8 @@
 struct agent {
 	struct config *cfg;
 	bool once;
-	struct loader *loader;
-	struct uprobe *uprobe;
+	struct kernel *kernel;
+	struct heap *heap;
 	struct trim *trim;
 	struct policy *policy;
 	struct gc_deps gc;
@@ -97,9 +97,9 @@ static void trim_gone(void *trim, const struct proc_key *k)
 	trim__forget(trim, k);
 }
 
-static void uprobe_gone(void *uprobe, const struct proc_key *k)
+static void uprobe_gone(void *heap, const struct proc_key *k)
 {
-	uprobe__drop(uprobe, k->pid);
+	heap__drop(heap, k->pid);
 }
 
 static int subscribe(struct agent *a)
@@ -108,8 +108,8 @@ static int subscribe(struct agent *a)
 
 	err = err ? err : collector__on_gone(a->collector, alerts_gone, a->alerts);
 	err = err ? err : collector__on_gone(a->collector, trim_gone, a->trim);
-	if (!err && a->uprobe)
-		err = collector__on_gone(a->collector, uprobe_gone, a->uprobe);
+	if (!err && a->heap)
+		err = collector__on_gone(a->collector, uprobe_gone, a->heap);
 	return err;
 }
 
@@ -126,12 +126,12 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	a->reload_ok = true;
 	a->start_time = a->reload_time = clock__unix();
 	node__name(a->node, sizeof(a->node));
-	err = loader__open(&a->loader);
+	err = kernel__open(&a->kernel);
 	if (err)
 		goto free_agent;
 	/* Without it, uprobe-tier targets still get the kernel tier. */
-	if (uprobe__open(false, &a->uprobe))
-		a->uprobe = NULL;
+	if (heap__open(false, &a->heap))
+		a->heap = NULL;
 	err = trim__new(&a->trim);
 	if (err)
 		goto destroy_uprobe;
@@ -142,7 +142,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = alerts__new(&cfg->alerts, &a->alerts);
 	if (err)
 		goto free_policy;
-	err = collector__new(a->loader, a->uprobe, a->trim, cfg, &a->collector);
+	err = collector__new(a->kernel, a->heap, a->trim, cfg, &a->collector);
 	if (err)
 		goto free_alerts;
 	err = subscribe(a);
@@ -152,7 +152,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 		err = start_http(a);
 		if (err)
 			goto stop_http;
-		a->gc = (struct gc_deps){ .trim = a->trim, .uprobe = a->uprobe };
+		a->gc = (struct gc_deps){ .trim = a->trim, .heap = a->heap };
 		http__set_gc(a->http, &a->gc);
 		http__set_alerts(a->http, a->alerts);
 		err = alertmanager__start(&cfg->alertmanager, a->alerts, &a->alertmanager);
@@ -177,8 +177,8 @@ free_policy:
 free_trim:
 	trim__free(a->trim);
 destroy_uprobe:
-	uprobe__destroy(a->uprobe);
-	loader__destroy(a->loader);
+	heap__destroy(a->heap);
+	kernel__destroy(a->kernel);
 free_agent:
 	free(a->listen.host);
 	free(a);
@@ -200,14 +200,14 @@ void agent__free(struct agent *a)
 	alertmanager__shutdown(a->alertmanager);
 	/* Nothing may ask for a trim or read a probe's map once they go. */
 	http__stop(a->http);
-	uprobe__destroy(a->uprobe);
+	heap__destroy(a->heap);
 	push__stop(a->push, true);
 	alertmanager__stop(a->alertmanager);
 	collector__free(a->collector);
 	alerts__free(a->alerts);
 	policy__free(a->policy);
 	trim__free(a->trim);
-	loader__destroy(a->loader);
+	kernel__destroy(a->kernel);
 	config__free(a->cfg);
 	free(a->listen.host);
 	free(a);

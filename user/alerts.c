@@ -214,10 +214,10 @@ static bool condition(struct alerts *a, const struct memory_config *m, const str
 		return thresholds__critical(m, s->usage_percent);
 	case ALERT_TRIM_CPU:
 		*value = s->gc_cpu_fraction;
-		return (s->has_heap || s->has_hook) &&
+		return (s->has_uprobe || s->has_hook) &&
 		       s->gc_cpu_fraction * 100 > a->cfg.trim_cpu_percent;
 	default:
-		if (!s->has_heap)
+		if (!s->has_uprobe)
 			return false;
 		*value = leak_growth(a, s, now_ms);
 		return *value > (double)a->cfg.leak_objects;

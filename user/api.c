@@ -57,9 +57,9 @@ static struct json_object *process(const struct snapshot *snap, const struct sam
 	json__add_string(o, "tier", heap_tier__name(s->tier), err);
 	if (s->container[0])
 		json__add_string(o, "container", s->container, err);
-	if (s->has_heap || s->has_hook)
+	if (s->has_uprobe || s->has_hook)
 		sample__heap_view(s, &heap);
-	memory_fields(o, &snap->memory, s->has_heap || s->has_hook ? &heap : NULL,
+	memory_fields(o, &snap->memory, s->has_uprobe || s->has_hook ? &heap : NULL,
 		      (double)s->rss_bytes, s->usage_percent, limit_mb(s), err);
 	return o;
 }
@@ -95,7 +95,7 @@ int api__stats(const struct snapshot *s, int pid, struct buf *out)
 		sys += (double)p->rss_bytes;
 		if (!worst || p->usage_percent > worst->usage_percent)
 			worst = p;
-		if (!p->has_heap && !p->has_hook)
+		if (!p->has_uprobe && !p->has_hook)
 			continue;
 		/* Sums, but the CPU fraction is the highest: a fraction does not add up. */
 		sample__heap_view(p, &one);

@@ -18,7 +18,7 @@
  * hooked program under the same pid and start time). */
 #define HOOKED_RECHECK_MS 10000
 
-int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
+int collector__new(struct kernel *kernel, struct heap *heap, struct trim *trim,
 		   const struct config *cfg, struct collector **out)
 {
 	struct collector *c = calloc(1, sizeof(*c));
@@ -32,8 +32,8 @@ int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *tr
 		collector__free(c);
 		return -ENOMEM;
 	}
-	c->loader = loader;
-	c->uprobe = uprobe;
+	c->kernel = kernel;
+	c->heap = heap;
 	c->trim = trim;
 	c->cfg = cfg;
 	c->mem_total = procfs__mem_total();
@@ -117,13 +117,13 @@ static struct tracked *find(struct collector *c, int pid)
 static int start_tracking(struct collector *c, const struct proc_entry *e, struct tracked *t)
 {
 	struct proc_stat again;
-	int err = loader__track(c->loader, e->pid);
+	int err = kernel__track(c->kernel, e->pid);
 
 	if (err)
 		return err;
 	/* The number may have been reused between the scan and now. */
 	if (!collector_alive_stat(e->pid, &again) || again.starttime != e->stat.starttime) {
-		loader__untrack(c->loader, e->pid);
+		kernel__untrack(c->kernel, e->pid);
 		return -ESRCH;
 	}
 	*t = (struct tracked){ .pid = e->pid, .start_ticks = e->stat.starttime,
@@ -142,7 +142,7 @@ static void heap_off(struct collector *c, struct tracked *t)
 	if (t->heap == HEAP_STATE_ATTACHED || t->attaching) {
 		const struct proc_key k = { .pid = t->pid, .start_ticks = t->start_ticks };
 
-		uprobe__drop(c->uprobe, t->pid);
+		heap__drop(c->heap, t->pid);
 		trim__forget(c->trim, &k);
 	}
 	t->heap = HEAP_STATE_OFF;
@@ -159,7 +159,7 @@ static void stop_tracking(struct collector *c, struct tracked *t)
 		c->gone[i].fn(c->gone[i].ctx, &k);
 	t->heap = HEAP_STATE_OFF;
 	t->attaching = false;
-	loader__untrack(c->loader, t->pid);
+	kernel__untrack(c->kernel, t->pid);
 }
 
 /* Probes go on a process only when its rule asks for the uprobe tier. */
@@ -183,14 +183,14 @@ static void heap_sync(struct collector *c, struct tracked *t)
 		return;
 	}
 	t->heap = HEAP_STATE_OFF;
-	if (!c->uprobe) {
+	if (!c->heap) {
 		t->heap = HEAP_STATE_FAILED;
 		log_warn("pid %d (%s): the uprobe tier did not load; kernel tier only", t->pid,
 			 t->comm);
 		return;
 	}
 	/* Attaching happens off this loop: ask, and look again next time. */
-	err = uprobe__want(c->uprobe, t->pid, t->tier == HEAP_HOOK ? UPROBE_HOOK : UPROBE_MALLOC);
+	err = heap__want(c->heap, t->pid, t->tier == HEAP_HOOK ? HEAP_PROBE_HOOK : HEAP_PROBE_MALLOC);
 	t->attaching = err == -EINPROGRESS;
 	if (t->attaching)
 		return;

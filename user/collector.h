@@ -4,17 +4,17 @@
 #define MEMTIDE_COLLECTOR_H
 
 #include "config.h"
-#include "loader.h"
+#include "kernel.h"
 #include "proc_key.h"
 #include "snapshot.h"
 #include "trim.h"
-#include "uprobe.h"
+#include "heap.h"
 
 struct collector;
 
 /* @uprobe may be NULL: uprobe- and hook-tier targets then get the kernel
  * tier only. Hook-tier processes are watched by @trim (pidfds). */
-int collector__new(struct loader *loader, struct uprobe *uprobe, struct trim *trim,
+int collector__new(struct kernel *kernel, struct heap *heap, struct trim *trim,
 		   const struct config *cfg, struct collector **out);
 void collector__free(struct collector *c);
 /*

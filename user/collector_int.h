@@ -30,8 +30,8 @@ struct tracked {
 };
 
 struct collector {
-	struct loader *loader;
-	struct uprobe *uprobe;
+	struct kernel *kernel;
+	struct heap *heap;
 	struct trim *trim;
 	const struct config *cfg;
 	struct tracked *tracked; /* sorted by pid */

@@ -57,9 +57,9 @@ static uint64_t pages(int64_t n)
 
 static void agent_counters(struct collector *c, struct agent_stats *a, double now)
 {
-	struct loader_counters k;
+	struct kernel_counters k;
 
-	loader__counters(c->loader, &k);
+	kernel__counters(c->kernel, &k);
 	a->oom_kills_total = k.oom_kills;
 	if (k.oom_victim.time_ns) {
 		double ago = (double)(clock__boot_ns() - k.oom_victim.time_ns) / 1e9;
@@ -94,15 +94,15 @@ static void fill_heap(struct collector *c, struct tracked *t, const struct proc_
 	if (t->heap != HEAP_STATE_ATTACHED)
 		return;
 	if (t->tier == HEAP_HOOK) {
-		if (uprobe__read_hook(c->uprobe, t->pid, &s->hook))
+		if (heap__read_hook(c->heap, t->pid, &s->hook))
 			return;
 		/* Without a pidfd it is never signalled: not trimmable. */
 		s->hook_loaded = trim__watched(c->trim, t->pid, t->start_ticks);
 		/* Until its first report, a hooked process has no figures to show. */
 		s->has_hook = s->hook.reports > 0;
 		trim_cpu_ns = s->hook.trim_cpu_ns;
-	} else if (!uprobe__read(c->uprobe, t->pid, &s->heap)) {
-		s->has_heap = true;
+	} else if (!heap__read(c->heap, t->pid, &s->heap)) {
+		s->has_uprobe = true;
 		trim_cpu_ns = s->heap.trim_cpu_ns;
 	} else {
 		return;
@@ -113,10 +113,10 @@ static void fill_heap(struct collector *c, struct tracked *t, const struct proc_
 
 static int by_tgid(const void *key, const void *elem)
 {
-	return *(const int *)key - ((const struct loader_process *)elem)->tgid;
+	return *(const int *)key - ((const struct kernel_process *)elem)->tgid;
 }
 
-static void fill_sample(struct sample *s, const struct loader_process *p)
+static void fill_sample(struct sample *s, const struct kernel_process *p)
 {
 	s->file_bytes = pages(p->rss_pages[MM_RSS_FILE]);
 	s->anon_bytes = pages(p->rss_pages[MM_RSS_ANON]);
@@ -139,7 +139,7 @@ static void fill_sample(struct sample *s, const struct loader_process *p)
  * process was tracked with; the records' start time in ns (mm.h) would need
  * a conversion and would leave the stat unchecked.
  */
-static enum target_state report_state(const struct loader_process *p, const struct tracked *t,
+static enum target_state report_state(const struct kernel_process *p, const struct tracked *t,
 				      struct proc_stat *st)
 {
 	/* Gone, or the number now belongs to another process. */
@@ -151,13 +151,13 @@ static enum target_state report_state(const struct loader_process *p, const stru
 struct snapshot *collector__snapshot(struct collector *c)
 {
 	struct snapshot *snap = snapshot__new(c->n_tracked);
-	struct loader_process *procs = NULL;
+	struct kernel_process *procs = NULL;
 	size_t n_procs = 0;
 	int err;
 
 	if (!snap)
 		return NULL;
-	err = loader__read(c->loader, &procs, &n_procs);
+	err = kernel__read(c->kernel, &procs, &n_procs);
 	if (err)
 		log_warn("reading the kernel tier: %s", strerror(-err));
 	snap->agent.bpf_ok = !err;
@@ -168,7 +168,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		struct tracked *t = &c->tracked[i];
 		struct sample *s = &snap->samples[snap->n];
-		const struct loader_process *p;
+		const struct kernel_process *p;
 		struct cgroup_paths cg;
 		struct proc_stat st;
 		enum target_state state;

@@ -46,7 +46,7 @@ static double heap_dropped(const struct sample *s)
 
 static bool has_heap(const struct sample *s)
 {
-	return s->has_heap || s->has_hook;
+	return s->has_uprobe || s->has_hook;
 }
 
 /* Only the processes whose heap tier gives the figure. */
@@ -58,7 +58,7 @@ static void per_process_if(struct buf *b, const struct snapshot *snap, const cha
 
 static bool has_uprobe(const struct sample *s)
 {
-	return s->has_heap;
+	return s->has_uprobe;
 }
 
 static bool has_hook(const struct sample *s)
@@ -123,7 +123,7 @@ static void per_function(struct buf *b, const struct snapshot *snap, const char 
 		const struct sample *s = &snap->samples[i];
 		const __u64 *values = (const __u64 *)((const char *)&s->heap + offset);
 
-		for (size_t f = 0; s->has_heap && f < HEAP_ALLOC_FNS; f++) {
+		for (size_t f = 0; s->has_uprobe && f < HEAP_ALLOC_FNS; f++) {
 			size_t n = expo_process_labels(s, pid, l, "function", heap_fn_names[f]);
 
 			expo__sample_u64(b, name, l, n, values[f]);
@@ -193,7 +193,7 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 		const struct sample *s = &snap->samples[i];
 		size_t n = expo_process_labels(s, pid, l, NULL, NULL);
 
-		if (s->has_heap)
+		if (s->has_uprobe)
 			log2_histogram(b, "memory_gc_pause_ns", l, n, s->heap.trim_hist,
 				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->heap.trim_ns);
 		else if (s->has_hook)
@@ -206,7 +206,7 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 		const struct sample *s = &snap->samples[i];
 		size_t n = expo_process_labels(s, pid, l, NULL, NULL);
 
-		if (s->has_heap)
+		if (s->has_uprobe)
 			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, s->heap.size_hist,
 				       HEAP_SIZE_BUCKETS, 3, 30, (double)s->heap.total_alloc_bytes);
 	}

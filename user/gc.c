@@ -82,7 +82,7 @@ static void signal_target(struct gc *g, struct gc_request *r, struct gc_target *
 static bool probed(struct gc *g, const struct gc_target *t, struct hook_state *h)
 {
 	return trim__watched(g->deps.trim, t->r.pid, t->start_ticks) &&
-	       !uprobe__read_hook(g->deps.uprobe, t->r.pid, h);
+	       !heap__read_hook(g->deps.heap, t->r.pid, h);
 }
 
 /*
@@ -103,7 +103,7 @@ static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const s
 	if (smp->tier != HEAP_HOOK) {
 		t->r.reason = "not in the hook tier (its target rule is not heap: hook): never "
 			      "signalled";
-	} else if (!g->deps.uprobe) {
+	} else if (!g->deps.heap) {
 		t->r.reason = "the hook tier did not load (BPF uprobes): never signalled";
 	} else if (!smp->hook_loaded && !smp->hook_pending) {
 		/* (or discovery could not open a pidfd for it: logged then) */
@@ -247,7 +247,7 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		}
 		if (!t->want || t->r.trimmed)
 			continue;
-		if (uprobe__read_hook(g->deps.uprobe, t->r.pid, &h)) {
+		if (heap__read_hook(g->deps.heap, t->r.pid, &h)) {
 			/* Its probe went with it: nothing will answer. */
 			t->want = 0;
 			t->r.reason = "the process is gone";

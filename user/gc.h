@@ -12,13 +12,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "trim.h"
-#include "uprobe.h"
+#include "heap.h"
 
 #define HTTP_PEER_LEN 64 /* a client as "[IPv6]:port", the longest form */
 
 struct gc_deps {
 	struct trim *trim;
-	struct uprobe *uprobe;
+	struct heap *heap;
 };
 
 struct gc;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <linux/types.h> /* for heap.h */
 #include "config.h"
-#include "heap.h" /* the heap tiers' figures, shared with the BPF side */
+#include "heap_types.h" /* the heap tiers' figures, shared with the BPF side */
 #include "node.h"
 #include "procfs.h"
 #include "push_stats.h"
@@ -35,7 +35,7 @@ struct sample {
 	uint64_t heap_limit_bytes; /* max_heap_mb; 0: the same as limit_bytes */
 	bool limit_from_cgroup;
 	double usage_percent;
-	bool has_heap; /* the uprobe tier's figures below are filled */
+	bool has_uprobe; /* the uprobe tier's figures below are filled */
 	struct heap_stats heap;
 	bool has_hook; /* the hook tier's: the control hook's reports */
 	struct hook_state hook;

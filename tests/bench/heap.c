@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include "bench.h"
 #include "log.h"
-#include "uprobe.h"
+#include "heap.h"
 
 enum { UNPROBED, FLOOR, MEMTIDE, N_CASES };
 static const char *const names[] = { "unprobed", "floor", "memtide" };
@@ -42,15 +42,15 @@ static double fastest_round(long pairs, int rounds)
 
 static double probed(bool empty, long pairs, int rounds, struct heap_stats *stats)
 {
-	struct uprobe *u;
+	struct heap *u;
 	double ns;
 
-	if (uprobe__open(empty, &u) || uprobe__attach(u, getpid()))
+	if (heap__open(empty, &u) || heap__attach(u, getpid()))
 		exit(1);
 	ns = fastest_round(pairs, rounds);
-	if (stats && uprobe__read(u, getpid(), stats))
+	if (stats && heap__read(u, getpid(), stats))
 		exit(1);
-	uprobe__destroy(u);
+	heap__destroy(u);
 	return ns;
 }
 

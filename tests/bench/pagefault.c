@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include "loader.h"
+#include "kernel.h"
 #include "bench.h"
 #include "log.h"
 
@@ -49,31 +49,31 @@ static double fastest_round(long pages, long rounds)
 	return best;
 }
 
-/* Tracks every process here and times loader__read(), the per-snapshot cost. */
+/* Tracks every process here and times kernel__read(), the per-snapshot cost. */
 static int snapshot_cost(void)
 {
-	struct loader_process *procs;
-	struct loader *l;
+	struct kernel_process *procs;
+	struct kernel *l;
 	struct dirent *d;
 	size_t n = 0, threads = 0;
 	double best = 1e18;
 	DIR *dir;
 
-	if (loader__open(&l))
+	if (kernel__open(&l))
 		return 1;
 	dir = opendir("/proc");
 	while (dir && (d = readdir(dir))) {
 		long pid = strtol(d->d_name, NULL, 10);
 
 		if (pid > 0)
-			loader__track(l, (int)pid);
+			kernel__track(l, (int)pid);
 	}
 	if (dir)
 		closedir(dir);
 	for (int i = 0; i < 50; i++) {
 		double t0 = clock_ns(CLOCK_MONOTONIC);
 
-		if (loader__read(l, &procs, &n))
+		if (kernel__read(l, &procs, &n))
 			return 1;
 		if (clock_ns(CLOCK_MONOTONIC) - t0 < best)
 			best = clock_ns(CLOCK_MONOTONIC) - t0;
@@ -82,7 +82,7 @@ static int snapshot_cost(void)
 			threads += procs[p].threads;
 		free(procs);
 	}
-	loader__destroy(l);
+	kernel__destroy(l);
 	printf("per snapshot: one task-iterator pass over %zu processes (%zu threads) takes %.0f us\n",
 	       n, threads, best / 1e3);
 	return 0;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 	long rounds = argc > 2 ? strtol(argv[2], NULL, 10) : 5;
 	long blocks = argc > 3 ? strtol(argv[3], NULL, 10) : 30;
 	double *ns[N_CASES], median[N_CASES];
-	struct loader *l;
+	struct kernel *l;
 
 	log__set_level(LOG_WARN);
 	for (int c = 0; c < N_CASES; c++)
@@ -102,13 +102,13 @@ int main(int argc, char **argv)
 			return 1;
 	for (long b = 0; b < blocks; b++) {
 		ns[OFF][b] = fastest_round(pages, rounds);
-		if (loader__open(&l))
+		if (kernel__open(&l))
 			return 1;
 		ns[UNTRACKED][b] = fastest_round(pages, rounds);
-		if (loader__track(l, getpid()))
+		if (kernel__track(l, getpid()))
 			return 1;
 		ns[TRACKED][b] = fastest_round(pages, rounds);
-		loader__destroy(l);
+		kernel__destroy(l);
 	}
 	printf("page-fault cost, CPU ns per fault (median of %ld blocks, each the fastest of %ld rounds of %ld faults):\n",
 	       blocks, rounds, pages);

@@ -190,9 +190,9 @@ static inline void fuzz_sample(struct fuzz_in *in, struct sample *s)
 	s->heap_limit_bytes = fuzz_u64(in);
 	s->limit_from_cgroup = fuzz_bool(in);
 	s->usage_percent = fuzz_double(in);
-	s->has_heap = fuzz_bool(in);
+	s->has_uprobe = fuzz_bool(in);
 	/* Integer-only structs: any bytes are a value. */
-	if (s->has_heap)
+	if (s->has_uprobe)
 		fuzz_bytes(in, &s->heap, sizeof(s->heap));
 	s->has_hook = fuzz_bool(in);
 	if (s->has_hook)

@@ -27,7 +27,7 @@ static struct snapshot *snap(double t, double usage, double cpu, int64_t objects
 	s->n = 1;
 	s->time = t;
 	s->samples[0] = (struct sample){ .pid = 42, .start_ticks = 7, .comm = "svc",
-					 .usage_percent = usage, .has_heap = true,
+					 .usage_percent = usage, .has_uprobe = true,
 					 .gc_cpu_fraction = cpu };
 	s->samples[0].heap.live_objects = objects;
 	return s;

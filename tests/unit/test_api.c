@@ -74,7 +74,7 @@ static void heap_fields_when_known(void **state)
 
 	(void)state;
 	s->samples[0].tier = HEAP_UPROBE;
-	s->samples[0].has_heap = true;
+	s->samples[0].has_uprobe = true;
 	s->samples[0].anon_bytes = 10000;
 	s->samples[0].heap = (struct heap_stats){ .live_bytes = 600, .live_chunk_bytes = 800,
 						  .live_objects = 3, .total_alloc_bytes = 5000,

@@ -14,7 +14,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "uprobe.h" /* before the skeleton: it needs the shared structs */
+#include "heap.h" /* before the skeleton: it needs the shared structs */
 #include "heap.skel.h"
 #include "hookinfo.h"
 #include "libc_elf.h"
@@ -25,7 +25,7 @@
 /* The heap tiers' own limit, below the tracking limit (PROC_MAX_TRACKED):
  * heap.bpf.c's per-process maps hold HEAP_MAX_PROCESSES entries. A slot goes
  * when its heap tier goes off or the collector says the process is gone
- * (uprobe__drop). */
+ * (heap__drop). */
 #define MAX_PROCESSES HEAP_MAX_PROCESSES
 #define ATTACH_THREADS 2
 
@@ -73,7 +73,7 @@ enum slot_state {
 
 struct process {
 	int pid;
-	enum uprobe_kind kind;
+	enum heap_probe kind;
 	enum slot_state state;
 	bool cancel; /* dropped while being attached: the attacher undoes it */
 	int err;
@@ -82,7 +82,7 @@ struct process {
 	size_t n_links;
 };
 
-struct uprobe {
+struct heap {
 	struct heap_bpf *skel;
 	int ncpus;
 	pthread_mutex_t lock;
@@ -111,9 +111,9 @@ static struct bpf_program *entry_program(struct heap_bpf *skel, size_t i)
 
 static void *attacher(void *arg);
 
-int uprobe__open(bool empty_probes, struct uprobe **out)
+int heap__open(bool empty_probes, struct heap **out)
 {
-	struct uprobe *u = calloc(1, sizeof(*u));
+	struct heap *u = calloc(1, sizeof(*u));
 	struct bpf_program *prog;
 	int err;
 
@@ -168,7 +168,7 @@ free_uprobe:
 	return err;
 }
 
-static void set_probed(struct uprobe *u, int pid, bool on)
+static void set_probed(struct heap *u, int pid, bool on)
 {
 	__u64 *word = &u->skel->bss->probed_bits[pid / 64], bit = 1ULL << (pid % 64);
 
@@ -178,7 +178,7 @@ static void set_probed(struct uprobe *u, int pid, bool on)
 		__atomic_fetch_and(word, ~bit, __ATOMIC_RELEASE);
 }
 
-static void drop_maps(struct uprobe *u, int pid)
+static void drop_maps(struct heap *u, int pid)
 {
 	__u32 key = (__u32)pid;
 
@@ -188,7 +188,7 @@ static void drop_maps(struct uprobe *u, int pid)
 }
 
 /* Zeroed counters and an empty block map: the programs act only where these exist. */
-static int create_maps(struct uprobe *u, int pid)
+static int create_maps(struct heap *u, int pid)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
 	size_t value = (sizeof(struct heap_stats) + 7) & ~(size_t)7;
@@ -237,7 +237,7 @@ static bool shares_address(const uint64_t *offsets, size_t i)
 }
 
 /* Call states of @pid's threads, left by calls whose return was not seen. */
-static void purge_calls(struct uprobe *u, int pid)
+static void purge_calls(struct heap *u, int pid)
 {
 	int fd = bpf_map__fd(u->skel->maps.calls);
 	__u64 key, next, *prev = NULL;
@@ -252,7 +252,7 @@ static void purge_calls(struct uprobe *u, int pid)
 	}
 }
 
-static bool closing(struct uprobe *u)
+static bool closing(struct heap *u)
 {
 	return __atomic_load_n(&u->closing, __ATOMIC_RELAXED);
 }
@@ -283,7 +283,7 @@ static int attach_multi(struct bpf_program *prog, bool returns, int pid, const c
 /* The malloc family's probes on @p->pid's own libc, into @p->links: one link
  * per entry program, one for every return. On error the caller undoes what
  * was done. */
-static int attach_malloc(struct uprobe *u, struct process *p)
+static int attach_malloc(struct heap *u, struct process *p)
 {
 	uint64_t offsets[N_POINTS], returns[N_POINTS];
 	const char *names[N_POINTS];
@@ -329,7 +329,7 @@ static int attach_malloc(struct uprobe *u, struct process *p)
 
 /* The hook tier: one probe, on the report function of the hook the process
  * really runs. */
-static int attach_hook(struct uprobe *u, struct process *p)
+static int attach_hook(struct heap *u, struct process *p)
 {
 	struct hook_state zero = { 0 };
 	__u32 key = (__u32)p->pid;
@@ -350,11 +350,11 @@ static int attach_hook(struct uprobe *u, struct process *p)
 
 /* Under the lock: the programs stop counting @p at once; its probes go to the
  * reaper, whose threads wait out the grace periods. */
-static void undo(struct uprobe *u, struct process *p)
+static void undo(struct heap *u, struct process *p)
 {
 	__u32 key = (__u32)p->pid;
 
-	if (p->kind == UPROBE_HOOK) {
+	if (p->kind == HEAP_PROBE_HOOK) {
 		bpf_map_delete_elem(bpf_map__fd(u->skel->maps.hooks), &key);
 	} else {
 		drop_maps(u, p->pid);
@@ -372,7 +372,7 @@ static void release(struct process *p)
 
 /* Under the lock: the oldest request whose process has no attach in
  * progress (one process's maps are set up by one thread at a time). */
-static struct process *next_job(struct uprobe *u)
+static struct process *next_job(struct heap *u)
 {
 	struct process *job = NULL;
 
@@ -392,7 +392,7 @@ static struct process *next_job(struct uprobe *u)
 
 static void *attacher(void *arg)
 {
-	struct uprobe *u = arg;
+	struct heap *u = arg;
 
 	pthread_mutex_lock(&u->lock);
 	while (!u->closing) {
@@ -405,7 +405,7 @@ static void *attacher(void *arg)
 		}
 		p->state = SLOT_BUSY;
 		pthread_mutex_unlock(&u->lock);
-		err = p->kind == UPROBE_HOOK ? attach_hook(u, p) : attach_malloc(u, p);
+		err = p->kind == HEAP_PROBE_HOOK ? attach_hook(u, p) : attach_malloc(u, p);
 		pthread_mutex_lock(&u->lock);
 		if (err || p->cancel)
 			undo(u, p);
@@ -422,7 +422,7 @@ static void *attacher(void *arg)
 	return NULL;
 }
 
-static struct process *find(struct uprobe *u, int pid, enum uprobe_kind kind)
+static struct process *find(struct heap *u, int pid, enum heap_probe kind)
 {
 	for (size_t i = 0; i < MAX_PROCESSES; i++) {
 		struct process *p = &u->procs[i];
@@ -433,7 +433,7 @@ static struct process *find(struct uprobe *u, int pid, enum uprobe_kind kind)
 	return NULL;
 }
 
-static struct process *take_slot(struct uprobe *u, int pid, enum uprobe_kind kind)
+static struct process *take_slot(struct heap *u, int pid, enum heap_probe kind)
 {
 	for (size_t i = 0; i < MAX_PROCESSES; i++) {
 		struct process *p = &u->procs[i];
@@ -447,7 +447,7 @@ static struct process *take_slot(struct uprobe *u, int pid, enum uprobe_kind kin
 	return NULL;
 }
 
-int uprobe__want(struct uprobe *u, int pid, enum uprobe_kind kind)
+int heap__want(struct heap *u, int pid, enum heap_probe kind)
 {
 	struct process *p;
 	int rc = -EINPROGRESS;
@@ -471,7 +471,7 @@ int uprobe__want(struct uprobe *u, int pid, enum uprobe_kind kind)
 	return rc;
 }
 
-void uprobe__drop(struct uprobe *u, int pid)
+void heap__drop(struct heap *u, int pid)
 {
 	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < MAX_PROCESSES; i++) {
@@ -491,13 +491,13 @@ void uprobe__drop(struct uprobe *u, int pid)
 }
 
 /* The benchmark probes itself and needs its probes on before it goes on. */
-int uprobe__attach(struct uprobe *u, int pid)
+int heap__attach(struct heap *u, int pid)
 {
 	struct process *p;
 	int err;
 
 	pthread_mutex_lock(&u->lock);
-	p = take_slot(u, pid, UPROBE_MALLOC);
+	p = take_slot(u, pid, HEAP_PROBE_MALLOC);
 	if (p)
 		p->state = SLOT_BUSY;
 	pthread_mutex_unlock(&u->lock);
@@ -515,14 +515,14 @@ int uprobe__attach(struct uprobe *u, int pid)
 	return err;
 }
 
-int uprobe__read_hook(struct uprobe *u, int pid, struct hook_state *out)
+int heap__read_hook(struct heap *u, int pid, struct hook_state *out)
 {
 	__u32 key = (__u32)pid;
 
 	return bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.hooks), &key, out) ? -errno : 0;
 }
 
-int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out)
+int heap__read(struct heap *u, int pid, struct heap_stats *out)
 {
 	size_t value = (sizeof(struct heap_stats) + 7) & ~(size_t)7;
 	char *percpu = calloc((size_t)u->ncpus, value);
@@ -549,7 +549,7 @@ out:
 	return err;
 }
 
-void uprobe__destroy(struct uprobe *u)
+void heap__destroy(struct heap *u)
 {
 	if (!u)
 		return;

@@ -10,14 +10,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
-#include "loader.h"
+#include "kernel.h"
 #include "seqcount.h"
 #include "mm.skel.h"
 
 /* Attempts at a whole copy of the OOM victim before the last one is kept. */
 #define VICTIM_TRIES 1000
 
-struct loader {
+struct kernel {
 	struct mm_bpf *skel;
 	struct mm_oom_victim victim; /* the last whole copy */
 };
@@ -30,9 +30,9 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-int loader__open(struct loader **out)
+int kernel__open(struct kernel **out)
 {
-	struct loader *l = calloc(1, sizeof(*l));
+	struct kernel *l = calloc(1, sizeof(*l));
 	int err;
 
 	if (!l)
@@ -65,7 +65,7 @@ free_loader:
 	return err;
 }
 
-void loader__destroy(struct loader *l)
+void kernel__destroy(struct kernel *l)
 {
 	if (!l)
 		return;
@@ -73,7 +73,7 @@ void loader__destroy(struct loader *l)
 	free(l);
 }
 
-static void set_tracked_bit(struct loader *l, int tgid, bool on)
+static void set_tracked_bit(struct kernel *l, int tgid, bool on)
 {
 	__u64 *word = &l->skel->bss->tracked_bits[tgid / 64], bit = 1ULL << (tgid % 64);
 
@@ -83,7 +83,7 @@ static void set_tracked_bit(struct loader *l, int tgid, bool on)
 		__atomic_fetch_and(word, ~bit, __ATOMIC_RELEASE);
 }
 
-int loader__track(struct loader *l, int tgid)
+int kernel__track(struct kernel *l, int tgid)
 {
 	if (tgid <= 0 || tgid >= MEMTIDE_PID_MAX)
 		return -EINVAL;
@@ -91,7 +91,7 @@ int loader__track(struct loader *l, int tgid)
 	return 0;
 }
 
-void loader__untrack(struct loader *l, int tgid)
+void kernel__untrack(struct kernel *l, int tgid)
 {
 	if (tgid > 0 && tgid < MEMTIDE_PID_MAX)
 		set_tracked_bit(l, tgid, false);
@@ -99,10 +99,10 @@ void loader__untrack(struct loader *l, int tgid)
 
 static int by_tgid(const void *a, const void *b)
 {
-	return ((const struct loader_process *)a)->tgid - ((const struct loader_process *)b)->tgid;
+	return ((const struct kernel_process *)a)->tgid - ((const struct kernel_process *)b)->tgid;
 }
 
-static void add_record(struct loader_process *p, const struct mm_task_record *r)
+static void add_record(struct kernel_process *p, const struct mm_task_record *r)
 {
 	if (!p->threads++) {
 		p->tgid = (int)r->tgid;
@@ -119,19 +119,19 @@ static void add_record(struct loader_process *p, const struct mm_task_record *r)
 
 /* Threads come after their leader (the iterator walks tasks by id), so the
  * last slot is nearly always the one; a search covers the rest. */
-static struct loader_process *slot(struct loader_process *procs, size_t *count, __u32 tgid)
+static struct kernel_process *slot(struct kernel_process *procs, size_t *count, __u32 tgid)
 {
 	if (*count && procs[*count - 1].tgid == (int)tgid)
 		return &procs[*count - 1];
 	for (size_t i = 0; i < *count; i++)
 		if (procs[i].tgid == (int)tgid)
 			return &procs[i];
-	return *count < LOADER_MAX_TRACKED ? &procs[(*count)++] : NULL;
+	return *count < PROC_MAX_TRACKED ? &procs[(*count)++] : NULL;
 }
 
-int loader__read(struct loader *l, struct loader_process **out, size_t *n)
+int kernel__read(struct kernel *l, struct kernel_process **out, size_t *n)
 {
-	struct loader_process *procs = calloc(LOADER_MAX_TRACKED, sizeof(*procs)), *p;
+	struct kernel_process *procs = calloc(PROC_MAX_TRACKED, sizeof(*procs)), *p;
 	struct mm_task_record batch[256];
 	size_t count = 0, have = 0;
 	int fd, err = 0;
@@ -179,7 +179,7 @@ free_procs:
 	return err;
 }
 
-void loader__counters(struct loader *l, struct loader_counters *out)
+void kernel__counters(struct kernel *l, struct kernel_counters *out)
 {
 	const struct mm_oom_victim *shared = &l->skel->bss->oom_victim;
 	struct mm_oom_victim copy;

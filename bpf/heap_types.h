@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /* Shared between bpf/heap.bpf.c and user space: plain structs only. */
-#ifndef MEMTIDE_HEAP_H
-#define MEMTIDE_HEAP_H
+#ifndef MEMTIDE_HEAP_TYPES_H
+#define MEMTIDE_HEAP_TYPES_H
 
 #include "hook.h"
 #include "sizes.h"

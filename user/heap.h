@@ -1,23 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The uprobe tier: probes on a selected process's own glibc, and its figures. */
-#ifndef MEMTIDE_UPROBE_H
-#define MEMTIDE_UPROBE_H
+#ifndef MEMTIDE_HEAP_H
+#define MEMTIDE_HEAP_H
 
 #include <linux/types.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include "heap.h"
+#include "heap_types.h"
 
-struct uprobe;
+struct heap;
 
 /* With @empty_probes every program returns at once (the benchmark's floor). */
-int uprobe__open(bool empty_probes, struct uprobe **out);
+int heap__open(bool empty_probes, struct heap **out);
 /* Stops attaching and removes every probe before it returns: a probe left
  * behind would keep trapping in its target after memtide is gone. */
-void uprobe__destroy(struct uprobe *u);
-enum uprobe_kind {
-	UPROBE_MALLOC, /* the uprobe tier: the malloc family in the process's own glibc */
-	UPROBE_HOOK, /* the hook tier: the control hook's report function */
+void heap__destroy(struct heap *u);
+enum heap_probe {
+	HEAP_PROBE_MALLOC, /* the uprobe tier: the malloc family in the process's own glibc */
+	HEAP_PROBE_HOOK, /* the hook tier: the control hook's report function */
 };
 
 /*
@@ -29,15 +29,15 @@ enum uprobe_kind {
  * /proc/PID/map_files, so a process in another mount namespace is probed
  * through its own files.
  */
-int uprobe__want(struct uprobe *u, int pid, enum uprobe_kind kind);
+int heap__want(struct heap *u, int pid, enum heap_probe kind);
 /* Both kinds off @pid: the programs ignore it at once, the probes themselves
  * are removed on other threads (each waits for a grace period). */
-void uprobe__drop(struct uprobe *u, int pid);
+void heap__drop(struct heap *u, int pid);
 /* Synchronous attach of the malloc family (the benchmark probes itself). */
-int uprobe__attach(struct uprobe *u, int pid);
+int heap__attach(struct heap *u, int pid);
 /* The process's counters, summed over CPUs. */
-int uprobe__read(struct uprobe *u, int pid, struct heap_stats *out);
+int heap__read(struct heap *u, int pid, struct heap_stats *out);
 /* The hook tier: what the process's hook last reported. */
-int uprobe__read_hook(struct uprobe *u, int pid, struct hook_state *out);
+int heap__read_hook(struct heap *u, int pid, struct hook_state *out);
 
 #endif

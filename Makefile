@@ -55,7 +55,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux procps python3 libclang-rt-14-dev
+             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)
@@ -69,7 +69,7 @@ endif
 # A recipe that fails leaves no half-written target behind for the next make.
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps run test unit integration bench vmlinux clean format sanitized targets \
+.PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized targets \
 	fuzz fuzz-build soak
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
@@ -163,7 +163,7 @@ integration: deps all $(TARGET_BINS)
 # Every test twice: on the normal build, then on the sanitizer build of the
 # agent and the unit tests (targets and the hook stay unsanitized: they stand
 # for other people's programs).
-test: deps all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
+test: deps format-check all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
 	$(MAKE) --no-print-directory SANITIZE=1 sanitized
 	tests/run.sh build build-san
 
@@ -180,8 +180,16 @@ bench: deps all $(BENCH_BINS)
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
+# Every C source, the hook and the tests included, in the kernel style of
+# .clang-format; `make test` fails on any file clang-format would change.
+FORMAT_SRCS := $(wildcard user/*.[ch] user/hook/*.[ch] bpf/*.[ch] tests/unit/*.c \
+		 tests/targets/*.c tests/fuzz/*.[ch] tests/bench/*.[ch])
+
 format:
-	clang-format -i user/*.[ch] bpf/*.[ch] tests/unit/*.c tests/targets/*.c tests/fuzz/*.[ch]
+	clang-format -i $(FORMAT_SRCS)
+
+format-check: deps
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format-check: $(words $(FORMAT_SRCS)) files formatted"
 
 clean:
 	rm -rf build build-san $(FUZZ_OUT)

@@ -22,7 +22,8 @@ enum heap_fn {
 	HEAP_FNS,
 };
 
-#define HEAP_SIZE_BUCKETS 40 /* log2 of request sizes: bucket i holds [2^i, 2^(i+1)); 0 and 1 in 0 */
+#define HEAP_SIZE_BUCKETS                                                                          \
+	40 /* log2 of request sizes: bucket i holds [2^i, 2^(i+1)); 0 and 1 in 0 */
 #define HEAP_TRIM_BUCKETS 40 /* log2 of malloc_trim durations in ns */
 
 /* Per process and per CPU (a per-CPU hash: no contention); user space sums

@@ -271,7 +271,8 @@ static void reload(struct agent *a)
 	    next->memory.monitor_interval_ms != a->cfg->memory.monitor_interval_ms) {
 		push__stop(a->push, false);
 		if (push__start(&next->push, next->memory.monitor_interval_ms, &a->push))
-			log_error("reload: cannot start pushing; pushes stay off until the next reload");
+			log_error(
+				"reload: cannot start pushing; pushes stay off until the next reload");
 	}
 	alerts__set_config(a->alerts, &next->alerts);
 	if (!a->once && !am_same(&next->alertmanager, &a->cfg->alertmanager)) {

@@ -111,7 +111,8 @@ static void *run(void *arg)
 			pthread_mutex_lock(&am->lock);
 			last_sent = now;
 			failures = failed ? failures + 1 : 0;
-			retry_at = failed ? now + http_client__backoff(BACKOFF_BASE_MS, failures) : 0;
+			retry_at =
+				failed ? now + http_client__backoff(BACKOFF_BASE_MS, failures) : 0;
 		}
 		until = clock__deadline(TICK_MS);
 		pthread_cond_timedwait(&am->wake, &am->lock, &until);

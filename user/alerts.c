@@ -79,7 +79,8 @@ void alert__description(const struct alert *al, char *buf, size_t len)
 			 al->comm, al->pid, al->value * 100);
 		break;
 	default:
-		snprintf(buf, len, "%s (pid %d) holds %.0f more live allocations than a window ago.",
+		snprintf(buf, len,
+			 "%s (pid %d) holds %.0f more live allocations than a window ago.",
 			 al->comm, al->pid, al->value);
 	}
 }
@@ -283,9 +284,12 @@ void alerts__evaluate(struct alerts *a, const struct memory_config *m, struct sn
 
 			if (holds && !al && a->n_active < MAX_ACTIVE) {
 				al = &a->active[a->n_active++];
-				*al = (struct alert){ .kind = k, .pid = s->pid,
-						      .start_ticks = s->start_ticks, .value = value,
-						      .active_at = now, .pending_since_ms = now_ms };
+				*al = (struct alert){ .kind = k,
+						      .pid = s->pid,
+						      .start_ticks = s->start_ticks,
+						      .value = value,
+						      .active_at = now,
+						      .pending_since_ms = now_ms };
 				memcpy(al->comm, s->comm, sizeof(al->comm));
 				transition(a, al, ALERT_PENDING, now);
 			} else if (holds && al) {

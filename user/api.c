@@ -14,14 +14,17 @@
 #include "thresholds.h"
 
 /* The heap fields in the spec's order; none is known in the kernel tier. */
-#define HEAP_FIELD(name) { #name, offsetof(struct heap_view, name) }
+#define HEAP_FIELD(name)                                                                           \
+	{                                                                                          \
+#name, offsetof(struct heap_view, name)                                            \
+	}
 static const struct {
 	const char *name;
 	size_t offset;
 } heap_fields[] = {
-	HEAP_FIELD(alloc_bytes),     HEAP_FIELD(total_alloc_bytes), HEAP_FIELD(heap_alloc_bytes),
-	HEAP_FIELD(heap_sys_bytes),  HEAP_FIELD(heap_idle_bytes),   HEAP_FIELD(heap_inuse_bytes),
-	HEAP_FIELD(heap_objects),    HEAP_FIELD(gc_count),	    HEAP_FIELD(gc_cpu_fraction),
+	HEAP_FIELD(alloc_bytes),    HEAP_FIELD(total_alloc_bytes), HEAP_FIELD(heap_alloc_bytes),
+	HEAP_FIELD(heap_sys_bytes), HEAP_FIELD(heap_idle_bytes),   HEAP_FIELD(heap_inuse_bytes),
+	HEAP_FIELD(heap_objects),   HEAP_FIELD(gc_count),	   HEAP_FIELD(gc_cpu_fraction),
 };
 
 /* @heap NULL: the figures are unknown (null). */
@@ -30,10 +33,10 @@ static void memory_fields(struct json_object *o, const struct memory_config *m,
 			  double limit_mb, int *err)
 {
 	for (size_t i = 0; i < sizeof(heap_fields) / sizeof(heap_fields[0]); i++)
-		json__add_number(o, heap_fields[i].name,
-				 heap ? *(const double *)((const char *)heap + heap_fields[i].offset)
-				      : NAN,
-				 err);
+		json__add_number(
+			o, heap_fields[i].name,
+			heap ? *(const double *)((const char *)heap + heap_fields[i].offset) : NAN,
+			err);
 	json__add_number(o, "sys_bytes", sys_bytes, err);
 	json__add_number(o, "usage_percent", usage, err);
 	json__add_number(o, "max_memory_mb", limit_mb, err);

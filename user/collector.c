@@ -126,7 +126,8 @@ static int start_tracking(struct collector *c, const struct proc_entry *e, struc
 		kernel__untrack(c->kernel, e->pid);
 		return -ESRCH;
 	}
-	*t = (struct tracked){ .pid = e->pid, .start_ticks = e->stat.starttime,
+	*t = (struct tracked){ .pid = e->pid,
+			       .start_ticks = e->stat.starttime,
 			       .tier = c->cfg->targets[e->selected_rule].heap,
 			       .uid = procfs__pid_owner(e->pid),
 			       .by_top_rss = c->cfg->targets[e->selected_rule].top_rss != 0 };
@@ -176,8 +177,9 @@ static void heap_sync(struct collector *c, struct tracked *t)
 	/* Those attaching already hold their slot (counted before the scan). */
 	if (!t->attaching && !quota__take(&c->quota, t->uid)) {
 		if (!t->over_quota)
-			log_warn("pid %d (%s): uid %u already has %d heap-tier processes (the per-user limit): kernel tier only",
-				 t->pid, t->comm, (unsigned int)t->uid, QUOTA_PER_USER);
+			log_warn(
+				"pid %d (%s): uid %u already has %d heap-tier processes (the per-user limit): kernel tier only",
+				t->pid, t->comm, (unsigned int)t->uid, QUOTA_PER_USER);
 		t->over_quota = true;
 		t->heap = HEAP_STATE_LIMITED;
 		return;
@@ -190,7 +192,8 @@ static void heap_sync(struct collector *c, struct tracked *t)
 		return;
 	}
 	/* Attaching happens off this loop: ask, and look again next time. */
-	err = heap__want(c->heap, t->pid, t->tier == HEAP_HOOK ? HEAP_PROBE_HOOK : HEAP_PROBE_MALLOC);
+	err = heap__want(c->heap, t->pid,
+			 t->tier == HEAP_HOOK ? HEAP_PROBE_HOOK : HEAP_PROBE_MALLOC);
 	t->attaching = err == -EINPROGRESS;
 	if (t->attaching)
 		return;
@@ -200,8 +203,9 @@ static void heap_sync(struct collector *c, struct tracked *t)
 			 t->comm);
 	} else if (err == -ENOEXEC) {
 		t->heap = HEAP_STATE_UNSUPPORTED;
-		log_warn("pid %d (%s): no glibc mapped (static, or another C library); kernel tier only",
-			 t->pid, t->comm);
+		log_warn(
+			"pid %d (%s): no glibc mapped (static, or another C library); kernel tier only",
+			t->pid, t->comm);
 	} else if (err) {
 		t->heap = HEAP_STATE_FAILED;
 		log_error("pid %d (%s): cannot attach the heap probes: %s", t->pid, t->comm,
@@ -233,8 +237,8 @@ static void recall_hooked(struct collector *c, struct proc_entry *procs, size_t 
 {
 	/* bsearch() wants an array, even an empty one: none before the first scan. */
 	for (size_t i = 0; i < n && c->seen; i++) {
-		const struct hook_seen *h = bsearch(&procs[i].pid, c->seen, c->n_seen,
-						    sizeof(*h), by_seen_pid);
+		const struct hook_seen *h =
+			bsearch(&procs[i].pid, c->seen, c->n_seen, sizeof(*h), by_seen_pid);
 
 		if (h && h->start_ticks == procs[i].stat.starttime &&
 		    (h->hooked || now - h->at_ms < HOOKED_RECHECK_MS)) {

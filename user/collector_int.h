@@ -45,7 +45,7 @@ struct collector {
 		uint64_t start_ticks;
 		int hooked;
 		uint64_t at_ms;
-	} *seen; /* sorted by pid */
+	} * seen; /* sorted by pid */
 	size_t n_seen;
 	uint64_t mem_total;
 	struct quota quota; /* heap-tier slots per user, counted anew each discovery */

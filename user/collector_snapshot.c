@@ -40,8 +40,8 @@ static void fill_limit(struct collector *c, struct sample *s, const struct cgrou
 	} else {
 		s->limit_bytes = c->mem_total;
 	}
-	s->usage_percent = s->limit_bytes ? 100.0 * (double)s->rss_bytes / (double)s->limit_bytes
-					  : 0;
+	s->usage_percent =
+		s->limit_bytes ? 100.0 * (double)s->rss_bytes / (double)s->limit_bytes : 0;
 }
 
 static void fill_container(struct sample *s, const struct cgroup_paths *cg)
@@ -183,7 +183,9 @@ struct snapshot *collector__snapshot(struct collector *c)
 			t->state = state;
 		if (state != TARGET_REPORTED)
 			continue;
-		*s = (struct sample){ .pid = t->pid, .start_ticks = t->start_ticks, .tier = t->tier };
+		*s = (struct sample){ .pid = t->pid,
+				      .start_ticks = t->start_ticks,
+				      .tier = t->tier };
 		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
 		fill_sample(s, p);
 		read_cgroup(t->pid, &cg);

@@ -85,7 +85,13 @@ static const struct key_spec api_keys[] = {
 };
 
 #define N(keys) (sizeof(keys) / sizeof(keys[0]))
-#define TABLE(name, keys, base) { name, keys, N(keys), base, { 0 } }
+#define TABLE(name, keys, base)                                                                    \
+	{                                                                                          \
+		name, keys, N(keys), base,                                                         \
+		{                                                                                  \
+			0                                                                          \
+		}                                                                                  \
+	}
 
 /* The same tables, for config__print(); targets come after memory. */
 const struct config_section config_sections[] = {
@@ -107,21 +113,23 @@ static int set_string(char **field, const char *s)
 	return *s && !*field ? -ENOMEM : 0;
 }
 
-static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind kind,
-		     const char *s, void *field)
+static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind kind, const char *s,
+		     void *field)
 {
 	switch (kind) {
 	case K_DURATION:
 		if (parse_duration_ms(s, field))
-			return config_fail(c, v, "%s: \"%s\" is not a duration (e.g. 500ms, 30s, 5m, 1h)", key,
-				    s);
+			return config_fail(c, v,
+					   "%s: \"%s\" is not a duration (e.g. 500ms, 30s, 5m, 1h)",
+					   key, s);
 		if (*(uint64_t *)field == 0)
 			return config_fail(c, v, "%s must be greater than zero", key);
 		return 0;
 	case K_PERCENT:
 		if (parse_percent(s, field) || *(double *)field == 0)
-			return config_fail(c, v, "%s: \"%s\" is not a percentage above 0 and at most 100", key,
-				    s);
+			return config_fail(c, v,
+					   "%s: \"%s\" is not a percentage above 0 and at most 100",
+					   key, s);
 		return 0;
 	case K_BOOL:
 		if (parse_bool(s, field))
@@ -133,7 +141,8 @@ static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind k
 		return 0;
 	case K_COUNT:
 		if (parse_uint(s, 100000000, field) || *(uint64_t *)field == 0)
-			return config_fail(c, v, "%s: \"%s\" is not a count from 1 to 100000000", key, s);
+			return config_fail(c, v, "%s: \"%s\" is not a count from 1 to 100000000",
+					   key, s);
 		return 0;
 	case K_NONEMPTY:
 		if (!*s)
@@ -143,7 +152,8 @@ static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind k
 		return set_string(field, s);
 	case K_URL:
 		if (*s && strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0)
-			return config_fail(c, v, "%s: \"%s\" is not an http:// or https:// URL", key, s);
+			return config_fail(c, v, "%s: \"%s\" is not an http:// or https:// URL",
+					   key, s);
 		return set_string(field, s);
 	case K_ABSPATH:
 		if (*s && *s != '/')
@@ -155,8 +165,8 @@ static int set_value(struct ctx *c, yaml_node_t *v, const char *key, enum kind k
 		free(l->host);
 		l->host = NULL;
 		if (parse_listen(s, &l->host, &l->port))
-			return config_fail(c, v, "%s: \"%s\" is not host:port (e.g. 127.0.0.1:9464)", key,
-				    s);
+			return config_fail(
+				c, v, "%s: \"%s\" is not host:port (e.g. 127.0.0.1:9464)", key, s);
 		return 0;
 	}
 	}
@@ -177,11 +187,12 @@ static int table_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		if (!s)
 			return err;
 		w->where[i] = v;
-		return set_value(c, v, key, w->keys[i].kind, s, (char *)w->base + w->keys[i].offset);
+		return set_value(c, v, key, w->keys[i].kind, s,
+				 (char *)w->base + w->keys[i].offset);
 	}
 	for (size_t i = 0; i < w->n; i++)
-		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s", i ? ", " : "",
-			 w->keys[i].key);
+		snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+			 i ? ", " : "", w->keys[i].key);
 	return config_fail(c, v, "unknown key \"%s\" in %s (known: %s)", key, w->section, known);
 }
 
@@ -233,7 +244,7 @@ static int load_api(struct ctx *c, yaml_node_t *map, struct config *cfg)
 	n = procfs__read(api->token_file, buf, sizeof(buf));
 	if (n < 0)
 		return config_fail(c, v, "token_file: cannot read %s: %s", api->token_file,
-			    strerror((int)-n));
+				   strerror((int)-n));
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (n == 0)
@@ -289,9 +300,10 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 
 		return load_table(c, v, &w);
 	}
-	return config_fail(c, v,
-		    "unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager)",
-		    key);
+	return config_fail(
+		c, v,
+		"unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager)",
+		key);
 }
 
 static int set_defaults(struct config *cfg)
@@ -314,10 +326,14 @@ static int set_defaults(struct config *cfg)
 	cfg->push.timeout_ms = 5000;
 	cfg->push.delete_on_shutdown = true;
 	/* The spec's alerting rules: for 5m, 2m, 3m, 5m; CPU 10%; 1000 objects in 10m. */
-	cfg->alerts = (struct alerts_config){ .high_for_ms = 300000, .critical_for_ms = 120000,
-					      .trim_cpu_for_ms = 180000, .leak_for_ms = 300000,
-					      .trim_cpu_percent = 10, .leak_window_ms = 600000,
-					      .leak_objects = 1000, .history_size = 100 };
+	cfg->alerts = (struct alerts_config){ .high_for_ms = 300000,
+					      .critical_for_ms = 120000,
+					      .trim_cpu_for_ms = 180000,
+					      .leak_for_ms = 300000,
+					      .trim_cpu_percent = 10,
+					      .leak_window_ms = 600000,
+					      .leak_objects = 1000,
+					      .history_size = 100 };
 	cfg->alertmanager.resend_interval_ms = 60000;
 	cfg->alertmanager.timeout_ms = 5000;
 	return cfg->exporter.listen.host && cfg->push.job ? 0 : -ENOMEM;
@@ -360,8 +376,8 @@ int config__parse(const char *name, const char *text, size_t len, struct config 
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, CONFIG_ERR_LEN, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
 			 parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-			 parser.problem ? parser.problem : "unknown",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
+			 parser.problem ? parser.problem : "unknown", parser.context ? " " : "",
+			 parser.context ? parser.context : "");
 		rc = -EINVAL;
 		goto free_parser;
 	}

@@ -132,9 +132,10 @@ static int compile_regex(struct ctx *c, yaml_node_t *v, const char *key, const c
 	int rc;
 
 	if (weight > REGEX_MAX_WEIGHT || weight * weight > REGEX_BUDGET - c->regex_cost)
-		return config_fail(c, v,
-			    "%s: regular expression too complex for regcomp() (groups nested over %d deep, or repetitions that expand it past %d elements, or with the file's other patterns past their budget): \"%s\"",
-			    key, REGEX_MAX_DEPTH, REGEX_MAX_WEIGHT, s);
+		return config_fail(
+			c, v,
+			"%s: regular expression too complex for regcomp() (groups nested over %d deep, or repetitions that expand it past %d elements, or with the file's other patterns past their budget): \"%s\"",
+			key, REGEX_MAX_DEPTH, REGEX_MAX_WEIGHT, s);
 	c->regex_cost += weight * weight;
 	*pattern = strdup(s);
 	if (!*pattern)
@@ -175,7 +176,8 @@ static int match_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		r->has_cmdline = !err;
 	} else if (strcmp(key, "cgroup") == 0) {
 		if (*s != '/')
-			return config_fail(c, v, "cgroup: \"%s\" must be a path starting with /", s);
+			return config_fail(c, v, "cgroup: \"%s\" must be a path starting with /",
+					   s);
 		r->cgroup_prefix = strdup(s);
 		if (!r->cgroup_prefix)
 			return -ENOMEM;
@@ -188,12 +190,14 @@ static int match_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 		r->hooked = true;
 	} else if (strcmp(key, "top_rss") == 0) {
 		if (parse_uint(s, 100000, &n) || n == 0)
-			return config_fail(c, v, "top_rss: \"%s\" is not a count from 1 to 100000", s);
+			return config_fail(c, v, "top_rss: \"%s\" is not a count from 1 to 100000",
+					   s);
 		r->top_rss = (unsigned int)n;
 	} else {
-		return config_fail(c, v,
-			    "unknown key \"%s\" in match (known: pid, comm, cmdline, cgroup, hooked, top_rss)",
-			    key);
+		return config_fail(
+			c, v,
+			"unknown key \"%s\" in match (known: pid, comm, cmdline, cgroup, hooked, top_rss)",
+			key);
 	}
 	return err;
 }
@@ -209,7 +213,9 @@ static int target_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg
 		if (err)
 			return err;
 		if (rule_is_empty(r))
-			return config_fail(c, v, "match needs at least one of pid, comm, cmdline, cgroup, hooked, top_rss");
+			return config_fail(
+				c, v,
+				"match needs at least one of pid, comm, cmdline, cgroup, hooked, top_rss");
 		return 0;
 	}
 	if (strcmp(key, "heap") == 0) {
@@ -245,7 +251,8 @@ int config_load_targets(struct ctx *c, yaml_node_t *seq, struct config *cfg)
 	size_t n;
 
 	if (seq->type != YAML_SEQUENCE_NODE)
-		return config_fail(c, seq, "\"targets\" must be a list of { match: ..., heap: ... } entries");
+		return config_fail(
+			c, seq, "\"targets\" must be a list of { match: ..., heap: ... } entries");
 	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
 	cfg->targets = calloc(n ? n : 1, sizeof(*cfg->targets));
 	if (!cfg->targets)
@@ -262,4 +269,3 @@ int config_load_targets(struct ctx *c, yaml_node_t *seq, struct config *cfg)
 	}
 	return 0;
 }
-

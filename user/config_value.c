@@ -13,7 +13,7 @@ int parse_duration_ms(const char *s, uint64_t *out)
 	static const struct {
 		const char *name;
 		double ms;
-	} units[] = { { "ms", 1 },	  { "s", 1e3 },	       { "m", 60e3 },
+	} units[] = { { "ms", 1 },     { "s", 1e3 },	 { "m", 60e3 },
 		      { "h", 3600e3 }, { "d", 86400e3 }, { "w", 604800e3 } }; /* as Prometheus */
 	double total = 0;
 

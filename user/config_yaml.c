@@ -10,8 +10,8 @@
 
 int config_fail(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
-	int len = snprintf(c->err, CONFIG_ERR_LEN, "%s:%zu:%zu: ", c->name,
-			   n->start_mark.line + 1, n->start_mark.column + 1);
+	int len = snprintf(c->err, CONFIG_ERR_LEN, "%s:%zu:%zu: ", c->name, n->start_mark.line + 1,
+			   n->start_mark.column + 1);
 	va_list ap;
 
 	if (len < 0 || len >= CONFIG_ERR_LEN)
@@ -30,7 +30,8 @@ yaml_node_t *config_node(struct ctx *c, int id)
 const char *config_scalar(struct ctx *c, yaml_node_t *n, const char *key, int *err)
 {
 	if (n->type != YAML_SCALAR_NODE) {
-		*err = config_fail(c, n, "\"%s\" must be a single value, not a list or mapping", key);
+		*err = config_fail(c, n, "\"%s\" must be a single value, not a list or mapping",
+				   key);
 		return NULL;
 	}
 	return (const char *)n->data.scalar.value;
@@ -54,7 +55,8 @@ int config_each_pair(struct ctx *c, yaml_node_t *map, const char *section, pair_
 
 			if (prev->type == YAML_SCALAR_NODE &&
 			    strcmp((const char *)prev->data.scalar.value, key) == 0)
-				return config_fail(c, k, "duplicate key \"%s\" in %s", key, section);
+				return config_fail(c, k, "duplicate key \"%s\" in %s", key,
+						   section);
 		}
 		err = fn(c, key, config_node(c, p->value), arg);
 		if (err)

@@ -14,8 +14,18 @@ struct ctx {
 };
 
 /* Sections whose keys are plain typed scalars are described by tables. */
-enum kind { K_DURATION, K_PERCENT, K_BOOL, K_MB, K_COUNT, K_STRING, K_NONEMPTY, K_URL,
-	    K_ABSPATH, K_LISTEN };
+enum kind {
+	K_DURATION,
+	K_PERCENT,
+	K_BOOL,
+	K_MB,
+	K_COUNT,
+	K_STRING,
+	K_NONEMPTY,
+	K_URL,
+	K_ABSPATH,
+	K_LISTEN
+};
 
 struct key_spec {
 	const char *key;

@@ -20,7 +20,6 @@ static void per_process(struct buf *b, const struct snapshot *snap, const char *
 	expo_per_process_where(b, snap, name, type, help, get, NULL);
 }
 
-
 static double get_rss(const struct sample *s)
 {
 	return (double)s->rss_bytes;
@@ -53,9 +52,10 @@ static void render_processes(const struct snapshot *snap, struct buf *b)
 
 	per_process(b, snap, "memory_sys_bytes", "gauge",
 		    "Resident set size of the process (file + anon + shmem), in bytes.", get_rss);
-	per_process(b, snap, "memory_max_memory_mb", "gauge",
-		    "Memory limit usage is measured against, in MiB (max_memory_mb, or the cgroup limit when it is 0).",
-		    get_limit_mb);
+	per_process(
+		b, snap, "memory_max_memory_mb", "gauge",
+		"Memory limit usage is measured against, in MiB (max_memory_mb, or the cgroup limit when it is 0).",
+		get_limit_mb);
 	per_process(b, snap, "memory_usage_percent", "gauge",
 		    "Resident set size as a percentage of memory_max_memory_mb.", get_usage);
 
@@ -106,8 +106,7 @@ static void render_node(const struct snapshot *snap, struct buf *b)
 		snprintf(pid, sizeof(pid), "%d", a->oom_victim_pid);
 		expo__family(b, "memory_oom_last_kill_timestamp_seconds", "gauge",
 			     "When the OOM killer last chose a process on this node, and which.");
-		expo__sample(b, "memory_oom_last_kill_timestamp_seconds", l, 2,
-			     a->oom_victim_time);
+		expo__sample(b, "memory_oom_last_kill_timestamp_seconds", l, 2, a->oom_victim_time);
 	}
 }
 
@@ -133,8 +132,9 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	l[0] = (struct label){ "version", MEMTIDE_VERSION };
 	expo__sample(b, "memtide_build_info", l, 1, 1);
 
-	expo__family(b, "memtide_node_info", "gauge",
-		     "The node's name, as the Alertmanager sender and the Pushgateway group give it; always 1.");
+	expo__family(
+		b, "memtide_node_info", "gauge",
+		"The node's name, as the Alertmanager sender and the Pushgateway group give it; always 1.");
 	l[0] = (struct label){ "node", a->node };
 	expo__sample(b, "memtide_node_info", l, 1, 1);
 
@@ -148,12 +148,14 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 		expo__sample_u64(b, "memtide_targets", l, 1, a->targets_by_tier[t]);
 	}
 
-	expo__family(b, "memtide_targets_dropped", "gauge",
-		     "Processes the targets rules select but memtide does not track: over its limit of 4096.");
+	expo__family(
+		b, "memtide_targets_dropped", "gauge",
+		"Processes the targets rules select but memtide does not track: over its limit of 4096.");
 	expo__sample_u64(b, "memtide_targets_dropped", NULL, 0, a->targets_dropped);
 
-	expo__family(b, "memtide_selected_targets", "gauge",
-		     "Processes the targets rules select, by state in the last snapshot (reported; gone: exited before it; unreadable: no kernel-tier record, see the log; dropped: over the tracking limit).");
+	expo__family(
+		b, "memtide_selected_targets", "gauge",
+		"Processes the targets rules select, by state in the last snapshot (reported; gone: exited before it; unreadable: no kernel-tier record, see the log; dropped: over the tracking limit).");
 	for (int st = TARGET_REPORTED; st <= TARGET_STATES; st++) {
 		bool dropped = st == TARGET_STATES;
 
@@ -162,8 +164,9 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 				 dropped ? a->targets_dropped : a->target_states[st]);
 	}
 
-	expo__family(b, "memtide_uprobe_targets", "gauge",
-		     "Processes selected for a heap tier, by state (unsupported: no glibc or no real hook; user_limit: over the per-user limit).");
+	expo__family(
+		b, "memtide_uprobe_targets", "gauge",
+		"Processes selected for a heap tier, by state (unsupported: no glibc or no real hook; user_limit: over the per-user limit).");
 	{
 		/* HEAP_STATE_OFF (not attached yet, or not wanted) is not a state shown. */
 		static const char *const states[HEAP_STATES] = {

@@ -7,17 +7,18 @@
 #include "exposition_int.h"
 
 static const char *const heap_fn_names[HEAP_ALLOC_FNS] = {
-	"malloc", "calloc", "realloc", "reallocarray", "posix_memalign", "memalign", "valloc", "pvalloc",
+	"malloc",	  "calloc",   "realloc", "reallocarray",
+	"posix_memalign", "memalign", "valloc",	 "pvalloc",
 };
 
 /* Getters over the shared heap view, so every output derives figures alike. */
-#define HEAP_GETTER(field)                                      \
-	static double heap_##field(const struct sample *s)      \
-	{                                                       \
-		struct heap_view v;                             \
-                                                                \
-		sample__heap_view(s, &v);                       \
-		return v.field;                                 \
+#define HEAP_GETTER(field)                                                                         \
+	static double heap_##field(const struct sample *s)                                         \
+	{                                                                                          \
+		struct heap_view v;                                                                \
+                                                                                                   \
+		sample__heap_view(s, &v);                                                          \
+		return v.field;                                                                    \
 	}
 HEAP_GETTER(alloc_bytes)
 HEAP_GETTER(total_alloc_bytes)
@@ -93,8 +94,7 @@ static double heap_usage(const struct sample *s)
 
 /* Log2 buckets [2^i, 2^(i+1)) become le="2^(i+1)", from 2^@first to 2^@last. */
 static void log2_histogram(struct buf *b, const char *name, const struct label *l, size_t n,
-			   const __u64 *hist, size_t buckets, size_t first, size_t last,
-			   double sum)
+			   const __u64 *hist, size_t buckets, size_t first, size_t last, double sum)
 {
 	double bounds[64];
 	uint64_t counts[65] = { 0 };
@@ -136,23 +136,26 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 	struct label l[MAX_LABELS];
 	char pid[16];
 
-	per_process_if(b, snap, "memory_alloc_bytes", "gauge",
-		       "Live bytes requested from malloc and not freed, of the blocks allocated while probed.",
-		       heap_alloc_bytes);
+	per_process_if(
+		b, snap, "memory_alloc_bytes", "gauge",
+		"Live bytes requested from malloc and not freed, of the blocks allocated while probed.",
+		heap_alloc_bytes);
 	per_process_if(b, snap, "memory_total_alloc_bytes", "counter",
 		       "Bytes requested since probing began (each size, each realloc's new size).",
 		       heap_total_alloc_bytes);
 	per_process_if(b, snap, "memory_heap_alloc_bytes", "gauge",
 		       "Live blocks as malloc holds them (chunk sizes, with overhead).",
 		       heap_heap_alloc_bytes);
-	per_process_if(b, snap, "memory_heap_inuse_bytes", "gauge",
-		       "Bytes in in-use chunks (the uprobe tier sees the same chunks as heap_alloc).",
-		       heap_heap_inuse_bytes);
+	per_process_if(
+		b, snap, "memory_heap_inuse_bytes", "gauge",
+		"Bytes in in-use chunks (the uprobe tier sees the same chunks as heap_alloc).",
+		heap_heap_inuse_bytes);
 	per_process_if(b, snap, "memory_heap_objects", "gauge",
 		       "Live allocations, of those made while probed.", heap_heap_objects);
-	per_process_if(b, snap, "memory_heap_sys_bytes", "gauge",
-		       "Bytes malloc holds from the OS; in the uprobe tier, approximated by resident anonymous memory.",
-		       heap_heap_sys_bytes);
+	per_process_if(
+		b, snap, "memory_heap_sys_bytes", "gauge",
+		"Bytes malloc holds from the OS; in the uprobe tier, approximated by resident anonymous memory.",
+		heap_heap_sys_bytes);
 	per_process_if(b, snap, "memory_heap_idle_bytes", "gauge",
 		       "heap_sys minus heap_inuse: free but retained, what a trim can return.",
 		       heap_heap_idle_bytes);
@@ -161,26 +164,29 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 	per_process_if(b, snap, "memory_gc_cpu_fraction", "gauge",
 		       "Time in malloc_trim over the process's CPU time since probing began.",
 		       heap_gc_cpu_fraction);
-	expo_per_process_where(b, snap, "memory_heap_free_calls_total", "counter", "free() calls (not free(NULL)).",
-		       heap_frees, has_uprobe);
+	expo_per_process_where(b, snap, "memory_heap_free_calls_total", "counter",
+			       "free() calls (not free(NULL)).", heap_frees, has_uprobe);
 	expo_per_process_where(b, snap, "memory_heap_untracked_frees_total", "counter",
-		       "free() of blocks allocated before probing began (or not recorded).",
-		       heap_frees_unknown, has_uprobe);
+			       "free() of blocks allocated before probing began (or not recorded).",
+			       heap_frees_unknown, has_uprobe);
 	expo_per_process_where(b, snap, "memory_heap_unrecorded_blocks_total", "counter",
-		       "Allocations not recorded because the process's block map was full.",
-		       heap_dropped, has_uprobe);
+			       "Allocations not recorded because the process's block map was full.",
+			       heap_dropped, has_uprobe);
 
-	per_process_if(b, snap, "memory_heap_usage_percent", "gauge",
-		       "Live heap (heap_inuse) as a percentage of max_heap_mb (of the memory limit when that is 0).",
-		       heap_usage);
-	expo_per_process_where(b, snap, "memory_gc_released_bytes_total", "counter",
-			  "Resident memory given back by malloc_trim calls memtide asked for (hook tier).",
-			  hook_released, has_hook);
+	per_process_if(
+		b, snap, "memory_heap_usage_percent", "gauge",
+		"Live heap (heap_inuse) as a percentage of max_heap_mb (of the memory limit when that is 0).",
+		heap_usage);
+	expo_per_process_where(
+		b, snap, "memory_gc_released_bytes_total", "counter",
+		"Resident memory given back by malloc_trim calls memtide asked for (hook tier).",
+		hook_released, has_hook);
 	expo_per_process_where(b, snap, "memory_gc_last_released_bytes", "gauge",
-			  "Resident memory the latest trim gave back (hook tier).", hook_last_released,
-			  has_hook);
+			       "Resident memory the latest trim gave back (hook tier).",
+			       hook_last_released, has_hook);
 	expo_per_process_where(b, snap, "memory_gc_last_duration_seconds", "gauge",
-			  "How long the latest trim took (hook tier).", hook_last_duration, has_hook);
+			       "How long the latest trim took (hook tier).", hook_last_duration,
+			       has_hook);
 
 	per_function(b, snap, "memory_heap_alloc_calls_total",
 		     "Allocating calls by function (memalign includes aligned_alloc).",
@@ -188,7 +194,8 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 	per_function(b, snap, "memory_heap_requested_bytes_total",
 		     "Bytes requested by function (realloc: each new size).",
 		     offsetof(struct heap_stats, bytes));
-	expo__family(b, "memory_gc_pause_ns", "histogram", "Duration of each malloc_trim call, in ns.");
+	expo__family(b, "memory_gc_pause_ns", "histogram",
+		     "Duration of each malloc_trim call, in ns.");
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct sample *s = &snap->samples[i];
 		size_t n = expo_process_labels(s, pid, l, NULL, NULL);
@@ -211,4 +218,3 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 				       HEAP_SIZE_BUCKETS, 3, 30, (double)s->heap.total_alloc_bytes);
 	}
 }
-

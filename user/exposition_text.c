@@ -79,8 +79,7 @@ void expo__sample(struct buf *b, const char *name, const struct label *l, size_t
 	value(b, v);
 }
 
-void expo__sample_u64(struct buf *b, const char *name, const struct label *l, size_t n,
-		      uint64_t v)
+void expo__sample_u64(struct buf *b, const char *name, const struct label *l, size_t n, uint64_t v)
 {
 	buf__adds(b, name);
 	labels(b, l, n, NULL);
@@ -113,7 +112,7 @@ void expo__histogram(struct buf *b, const char *name, const struct label *l, siz
 
 /* pid, comm and (when known) container, plus up to one extra label. */
 size_t expo_process_labels(const struct sample *s, char pid[16], struct label *l,
-			     const char *extra_name, const char *extra_value)
+			   const char *extra_name, const char *extra_value)
 {
 	size_t n = 0;
 
@@ -128,7 +127,7 @@ size_t expo_process_labels(const struct sample *s, char pid[16], struct label *l
 }
 
 void expo_per_process_where(struct buf *b, const struct snapshot *snap, const char *name,
-			      const char *type, const char *help, sample_get get, sample_pred pred)
+			    const char *type, const char *help, sample_get get, sample_pred pred)
 {
 	struct label l[MAX_LABELS];
 	char pid[16];

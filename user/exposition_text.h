@@ -16,14 +16,13 @@ struct label {
 void expo__family(struct buf *b, const char *name, const char *type, const char *help);
 void expo__sample(struct buf *b, const char *name, const struct label *labels, size_t n_labels,
 		  double value);
-void expo__sample_u64(struct buf *b, const char *name, const struct label *labels,
-		      size_t n_labels, uint64_t value);
+void expo__sample_u64(struct buf *b, const char *name, const struct label *labels, size_t n_labels,
+		      uint64_t value);
 /*
  * @counts[i] is the number of observations in (bounds[i-1], bounds[i]]; the
  * last count is for (bounds[n_bounds-1], +Inf). Written cumulatively.
  */
-void expo__histogram(struct buf *b, const char *name, const struct label *labels,
-		     size_t n_labels, const double *bounds, const uint64_t *counts,
-		     size_t n_bounds, double sum);
+void expo__histogram(struct buf *b, const char *name, const struct label *labels, size_t n_labels,
+		     const double *bounds, const uint64_t *counts, size_t n_bounds, double sum);
 
 #endif

@@ -44,8 +44,8 @@ struct gc {
 
 /* Signals one target, whose hook's reports are probed (@trims: its count of
  * trims so far), unless the rate limit or the safety checks say no. */
-static void signal_target(struct gc *g, struct gc_request *r, struct gc_target *t,
-			  uint64_t trims, uint64_t now_ms)
+static void signal_target(struct gc *g, struct gc_request *r, struct gc_target *t, uint64_t trims,
+			  uint64_t now_ms)
 {
 	int pid = t->r.pid;
 	uint64_t wait;
@@ -114,8 +114,9 @@ static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const s
 	} else {
 		t->probe_wait = true;
 		r->waiting++;
-		log_info("gc request from %s: pid %d (%s): hook loaded, not probed yet: asked once it is",
-			 r->peer, smp->pid, smp->comm);
+		log_info(
+			"gc request from %s: pid %d (%s): hook loaded, not probed yet: asked once it is",
+			r->peer, smp->pid, smp->comm);
 		return;
 	}
 	gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s", r->peer,
@@ -270,8 +271,9 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		struct gc_target *t = &r->t[i];
 
 		if (t->probe_wait) {
-			t->r.reason = "hook loaded, but its reports were not probed in time (see the "
-				      "log): not signalled";
+			t->r.reason =
+				"hook loaded, but its reports were not probed in time (see the "
+				"log): not signalled";
 			gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s",
 					r->peer, t->r.pid, t->r.comm, t->r.reason);
 		} else if (t->want && !t->r.trimmed) {

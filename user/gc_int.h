@@ -10,11 +10,11 @@
 #include "buf.h"
 #include "gc.h"
 
-
 struct gc_target {
 	struct gc_result r;
 	uint64_t start_ticks; /* with r.pid, the process (for the rate limit) */
-	bool probe_wait; /* its hook is loaded, its reports not probed yet: signalled once they are */
+	bool probe_wait; /* its hook is loaded, its reports not probed yet: signalled once they are
+			  */
 	uint64_t want; /* the hook's trim count that answers us; 0: not signalled */
 	char why[128]; /* a reason written for this target */
 };

@@ -67,7 +67,8 @@ int gc_rate__reserve(struct gc_rate *r, uint64_t now_ms, uint64_t min_ms)
 void gc_rate__record(struct gc_rate *r, int pid, uint64_t start_ticks, uint64_t now_ms)
 {
 	if (r->n < r->cap)
-		r->e[r->n++] = (struct gc_rate_entry){ .pid = pid, .start_ticks = start_ticks,
+		r->e[r->n++] = (struct gc_rate_entry){ .pid = pid,
+						       .start_ticks = start_ticks,
 						       .last_ms = now_ms };
 }
 

@@ -131,9 +131,8 @@ int heap__open(bool empty_probes, struct heap **out)
 		goto free_reaper;
 	}
 	u->skel->rodata->empty_probes = empty_probes;
-	bpf_object__for_each_program(prog, u->skel->obj)
-		if (prog != u->skel->progs.heap_exit)
-			bpf_program__set_expected_attach_type(prog, TRACE_UPROBE_MULTI);
+	bpf_object__for_each_program(prog, u->skel->obj) if (prog != u->skel->progs.heap_exit)
+		bpf_program__set_expected_attach_type(prog, TRACE_UPROBE_MULTI);
 	err = heap_bpf__load(u->skel);
 	if (err)
 		goto destroy_skel;
@@ -439,8 +438,9 @@ static struct process *take_slot(struct heap *u, int pid, enum heap_probe kind)
 		struct process *p = &u->procs[i];
 
 		if (p->state == SLOT_FREE) {
-			*p = (struct process){ .pid = pid, .kind = kind, .state = SLOT_QUEUED,
-					       .seq = ++u->seq };
+			*p = (struct process){
+				.pid = pid, .kind = kind, .state = SLOT_QUEUED, .seq = ++u->seq
+			};
 			return p;
 		}
 	}

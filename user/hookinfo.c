@@ -24,7 +24,7 @@ static int read_info(int pid, const char *range, const char *path, struct memtid
 	if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(*out))
 		return errno == ESRCH ? -ESRCH : -ENOENT;
 	return out->magic == MEMTIDE_HOOK_MAGIC && out->version == MEMTIDE_HOOK_VERSION ? 0
-											 : -ENOENT;
+											: -ENOENT;
 }
 
 int hookinfo__inspect(int pid, struct hook_found *out)

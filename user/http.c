@@ -87,8 +87,8 @@ static enum MHD_Result serve_metrics(struct http *h, struct MHD_Connection *conn
 	(void)req;
 	if (!s || !s->metrics)
 		return http_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "no snapshot yet", NULL);
-	accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-					     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	accept =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	/* Identity when compression fails: the scrape still succeeds. */
 	gzip = gzip__accepted(accept) && !snapshot__metrics_gzip(s, &body, &len);
 	if (!gzip) {
@@ -173,7 +173,7 @@ static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn, 
 	(void)s;
 	(void)req;
 	return http_reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", index_page,
-		     sizeof(index_page) - 1, MHD_RESPMEM_PERSISTENT, NULL);
+			  sizeof(index_page) - 1, MHD_RESPMEM_PERSISTENT, NULL);
 }
 
 typedef enum MHD_Result (*route_fn)(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
@@ -343,8 +343,8 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	struct http *h;
 	char service[8];
 	/* A POST gc waiting for trims is suspended: it holds none of the threads. */
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-			     MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_EPOLL |
+			     MHD_ALLOW_SUSPEND_RESUME;
 	int err;
 
 	snprintf(service, sizeof(service), "%u", port);
@@ -367,18 +367,16 @@ int http__start(const char *host, unsigned int port, struct http **out)
 	pthread_mutex_init(&h->lock, NULL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, h,
-				     /* first, or MHD warns about its place through stderr */
-				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				     MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-				     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
-				     MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT,
-				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, PER_IP_LIMIT,
-				     MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
-				     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-				     MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-				     MHD_OPTION_NOTIFY_CONNECTION, http_guard__notify, h->guard,
-				     MHD_OPTION_END);
+	h->daemon = MHD_start_daemon(
+		flags, (uint16_t)port, NULL, NULL, handle, h,
+		/* first, or MHD warns about its place through stderr */
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
+		MHD_OPTION_CONNECTION_LIMIT, CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_NOTIFY_CONNECTION,
+		http_guard__notify, h->guard, MHD_OPTION_END);
 	if (!h->daemon) {
 		log_error("cannot listen on %s:%u (in use, or not an address of this host)", host,
 			  port);

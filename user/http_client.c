@@ -31,8 +31,9 @@ static size_t keep_body(char *data, size_t size, size_t n, void *arg)
 
 	/* Keep the start of an error body for the log; drop the rest quietly. */
 	if (body->len < ERROR_BODY_MAX)
-		buf__add(body, data, size * n < ERROR_BODY_MAX - body->len ? size * n
-									: ERROR_BODY_MAX - body->len);
+		buf__add(body, data,
+			 size * n < ERROR_BODY_MAX - body->len ? size * n
+							       : ERROR_BODY_MAX - body->len);
 	return size * n;
 }
 
@@ -112,7 +113,8 @@ int http_client__request(struct http_client *c, const char *method, const char *
 		snprintf(header, sizeof(header), "Content-Type: %s", content_type);
 		headers = curl_slist_append(NULL, header);
 		if (!headers) {
-			snprintf(err, HTTP_CLIENT_ERR_LEN, "%s", curl_easy_strerror(CURLE_OUT_OF_MEMORY));
+			snprintf(err, HTTP_CLIENT_ERR_LEN, "%s",
+				 curl_easy_strerror(CURLE_OUT_OF_MEMORY));
 			return -EIO;
 		}
 	}

@@ -31,8 +31,8 @@ static bool token_matches(const char *given, const char *token)
 
 static bool authorized(struct http *h, struct MHD_Connection *conn)
 {
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *auth =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	bool ok;
 
 	pthread_mutex_lock(&h->lock);

@@ -265,8 +265,9 @@ static void *sweeper(void *arg)
 
 		if (slow || full) {
 			pthread_mutex_unlock(&g->lock);
-			log_warn("http: closed %lu connections that sent no whole request within %d s and %lu beyond %d waiting at once",
-				 slow, GUARD_HEADER_TIMEOUT_MS / 1000, full, GUARD_WAITING_MAX);
+			log_warn(
+				"http: closed %lu connections that sent no whole request within %d s and %lu beyond %d waiting at once",
+				slow, GUARD_HEADER_TIMEOUT_MS / 1000, full, GUARD_WAITING_MAX);
 			pthread_mutex_lock(&g->lock);
 			continue;
 		}

@@ -40,7 +40,8 @@ enum MHD_Result http_error(struct MHD_Connection *conn, unsigned int status, con
 	doc = json__object(&err);
 	json__add_string(doc, "error", msg, &err);
 	ret = json__render(doc, err, true, &b) ? MHD_NO
-		    : http_reply(conn, status, JSON_TYPE, b.data, b.len, MHD_RESPMEM_MUST_COPY, allow);
+					       : http_reply(conn, status, JSON_TYPE, b.data, b.len,
+							    MHD_RESPMEM_MUST_COPY, allow);
 	buf__free(&b);
 	return ret;
 }

@@ -58,7 +58,8 @@ void json__add_string(struct json_object *o, const char *key, const char *s, int
 
 	if (*err)
 		return;
-	/* Defense in depth: names are sanitized where they enter, but not every string is a name. */
+	/* Defense in depth: names are sanitized where they enter, but not every string is a name.
+	 */
 	clean = utf8__dup(s);
 	add_made(o, key, clean ? json_object_new_string(clean) : NULL, err);
 	free(clean);

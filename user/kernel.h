@@ -9,7 +9,6 @@
 #include "mm.h"
 #include "proc_key.h"
 
-
 struct kernel;
 
 /* One tracked process as the kernel counts it, summed over its threads. */

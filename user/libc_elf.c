@@ -48,7 +48,8 @@ enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char 
 				memcpy(path, name, n + 1);
 				return LIBC_GLIBC;
 			}
-			if (strstr(basename_of(name), "musl") || strncmp(basename_of(name), "libc.so", 7) == 0)
+			if (strstr(basename_of(name), "musl") ||
+			    strncmp(basename_of(name), "libc.so", 7) == 0)
 				kind = LIBC_OTHER;
 		}
 		line = end ? end + 1 : NULL;
@@ -64,7 +65,8 @@ int libc__find_library(const char *maps, const char *name, char *range, size_t r
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
 
-		if (len > n + 1 && line[len - n - 1] == '/' && strncmp(line + len - n, name, n) == 0) {
+		if (len > n + 1 && line[len - n - 1] == '/' &&
+		    strncmp(line + len - n, name, n) == 0) {
 			size_t r = strcspn(line, " ");
 
 			if (r >= range_len)
@@ -119,8 +121,8 @@ static uint64_t file_offset(Elf *elf, uint64_t addr)
 }
 
 /* Calls @fn on every defined dynamic symbol of @elf until it returns true. */
-static void each_dynsym(Elf *elf, bool (*fn)(Elf *elf, const GElf_Sym *sym, const char *name,
-					     void *ctx),
+static void each_dynsym(Elf *elf,
+			bool (*fn)(Elf *elf, const GElf_Sym *sym, const char *name, void *ctx),
 			void *ctx)
 {
 	Elf_Scn *scn = NULL;

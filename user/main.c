@@ -39,8 +39,10 @@ static int print_config(const char *path, struct config *cfg)
 	int rc;
 
 	buf__init(&b, 64u << 20);
-	buf__addf(&b, "# %s: configuration is valid. Effective configuration (defaults and\n"
-		      "# derived values included):\n", path);
+	buf__addf(&b,
+		  "# %s: configuration is valid. Effective configuration (defaults and\n"
+		  "# derived values included):\n",
+		  path);
 	rc = config__print(cfg, &b);
 	config__free(cfg);
 	if (rc || fwrite(b.data, 1, b.len, stdout) != b.len || fflush(stdout)) {
@@ -86,7 +88,8 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			if (log__parse_level(optarg, &level)) {
-				fprintf(stderr, "memtide: unknown log level \"%s\"\n%s", optarg, usage);
+				fprintf(stderr, "memtide: unknown log level \"%s\"\n%s", optarg,
+					usage);
 				return EXIT_CONFIG;
 			}
 			log__set_level(level);

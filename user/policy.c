@@ -105,9 +105,10 @@ static void take_result(struct entry *e, const struct sample *s, const struct me
 	e->backoff++;
 	e->armed = false;
 	e->backoff_until_ms = now_ms + wait;
-	log_warn("trim of pid %d (%s) gave back only %llu bytes: backing off for %llu s, until usage falls below %g%%",
-		 s->pid, s->comm, (unsigned long long)released, (unsigned long long)(wait / 1000),
-		 m->low_water_mark_percent);
+	log_warn(
+		"trim of pid %d (%s) gave back only %llu bytes: backing off for %llu s, until usage falls below %g%%",
+		s->pid, s->comm, (unsigned long long)released, (unsigned long long)(wait / 1000),
+		m->low_water_mark_percent);
 }
 
 static void request(struct policy *p, struct entry *e, const struct sample *s, uint64_t now_ms,
@@ -169,11 +170,12 @@ void policy__evaluate(struct policy *p, const struct memory_config *m, const str
 		if (!smp->hook_loaded) {
 			/* Over the mark without the hook: say so once, never signal. */
 			if (!e->told_unhooked)
-				log_warn("pid %d (%s) is above high_water_mark_percent (%.1f%%) but %s: it is never signalled",
-					 smp->pid, smp->comm, smp->usage_percent,
-					 smp->tier == HEAP_HOOK
-						 ? "has no control hook"
-						 : "its target rule does not use the hook tier (heap: hook)");
+				log_warn(
+					"pid %d (%s) is above high_water_mark_percent (%.1f%%) but %s: it is never signalled",
+					smp->pid, smp->comm, smp->usage_percent,
+					smp->tier == HEAP_HOOK
+						? "has no control hook"
+						: "its target rule does not use the hook tier (heap: hook)");
 			e->told_unhooked = true;
 			continue;
 		}

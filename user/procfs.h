@@ -27,8 +27,7 @@ struct proc_stat {
 int procfs__parse_stat(const char *buf, struct proc_stat *out);
 bool procfs__is_kernel_thread(const struct proc_stat *st);
 /* From /proc/PID/cgroup: the v2 path ("0::") and the v1 memory controller's. */
-int procfs__parse_cgroup(const char *buf, char *v2, size_t v2_len, char *v1_memory,
-			 size_t v1_len);
+int procfs__parse_cgroup(const char *buf, char *v2, size_t v2_len, char *v1_memory, size_t v1_len);
 int procfs__parse_meminfo_total(const char *buf, uint64_t *bytes);
 /* memory.max or memory.limit_in_bytes; "max" reads as UINT64_MAX. */
 int procfs__parse_limit(const char *buf, uint64_t *bytes);

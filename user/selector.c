@@ -221,8 +221,9 @@ static bool top_step(struct top_rss_memory *m, size_t rule, const struct target_
 		     const struct proc_entry *e, bool in, bool evaluate)
 {
 	const struct top_entry *old = top_find(m, rule, e);
-	struct top_entry t = old ? *old : (struct top_entry){ .rule = rule, .pid = e->pid,
-							       .start = e->stat.starttime };
+	struct top_entry t =
+		old ? *old
+		    : (struct top_entry){ .rule = rule, .pid = e->pid, .start = e->stat.starttime };
 
 	if (!evaluate) {
 		/* Between evaluations the members stay; the rest waits. */
@@ -236,8 +237,9 @@ static bool top_step(struct top_rss_memory *m, size_t rule, const struct target_
 			log_debug("pid %d (%s) enters the %u largest by RSS", e->pid, e->stat.comm,
 				  r->top_rss);
 		} else if (!t.member) {
-			log_debug("pid %d (%s) is among the %u largest by RSS once: not tracked yet",
-				  e->pid, e->stat.comm, r->top_rss);
+			log_debug(
+				"pid %d (%s) is among the %u largest by RSS once: not tracked yet",
+				e->pid, e->stat.comm, r->top_rss);
 		}
 	} else {
 		t.in = 0;

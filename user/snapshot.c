@@ -91,7 +91,8 @@ static double positive(int64_t v)
 static void hook_view(const struct sample *s, struct heap_view *out)
 {
 	const struct memtide_hook_report *r = &s->hook.last;
-	const struct memtide_hook_mallinfo *mi = r->kind == MEMTIDE_HOOK_TRIM ? &r->after : &r->before;
+	const struct memtide_hook_mallinfo *mi =
+		r->kind == MEMTIDE_HOOK_TRIM ? &r->after : &r->before;
 	double inuse = (double)(mi->uordblks + mi->hblkhd), sys = (double)(mi->arena + mi->hblkhd);
 
 	out->alloc_bytes = inuse; /* malloc keeps no requested sizes: chunks stand in */

@@ -19,9 +19,14 @@
 #include "target_state.h"
 
 /* How a process's heap tier stands. */
-enum heap_state { HEAP_STATE_OFF, HEAP_STATE_ATTACHED, HEAP_STATE_UNSUPPORTED, HEAP_STATE_FAILED,
-		  HEAP_STATE_LIMITED, /* its user has no heap-tier slot left */
-		  HEAP_STATES };
+enum heap_state {
+	HEAP_STATE_OFF,
+	HEAP_STATE_ATTACHED,
+	HEAP_STATE_UNSUPPORTED,
+	HEAP_STATE_FAILED,
+	HEAP_STATE_LIMITED, /* its user has no heap-tier slot left */
+	HEAP_STATES
+};
 
 struct sample {
 	int pid;

@@ -39,17 +39,22 @@ static void explain_unreadable(int pid, const char *comm, enum log_level level)
 	char path[64], link[64];
 
 	if (proc_self_pid() != (long)getpid()) {
-		log__msg(level, "pid %d (%s) is selected but in no output: memtide's /proc is another pid namespace's than its own, and the kernel tier sees only its own (run memtide in the host's pid namespace: hostPID: true)",
-			 pid, comm);
+		log__msg(
+			level,
+			"pid %d (%s) is selected but in no output: memtide's /proc is another pid namespace's than its own, and the kernel tier sees only its own (run memtide in the host's pid namespace: hostPID: true)",
+			pid, comm);
 		return;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
 	if (readlink(path, link, sizeof(link)) < 0 && errno != ENOENT) {
-		log__msg(level, "pid %d (%s) is selected but in no output: the kernel tier has no record of it, and this kernel keeps it from memtide (%s: %s)",
-			 pid, comm, path, strerror(errno));
+		log__msg(
+			level,
+			"pid %d (%s) is selected but in no output: the kernel tier has no record of it, and this kernel keeps it from memtide (%s: %s)",
+			pid, comm, path, strerror(errno));
 		return;
 	}
-	log__msg(level, "pid %d (%s) is selected but in no output: the kernel tier has no record of it",
+	log__msg(level,
+		 "pid %d (%s) is selected but in no output: the kernel tier has no record of it",
 		 pid, comm);
 }
 
@@ -58,8 +63,10 @@ void target_state__explain(int pid, const char *comm, enum target_state s, bool 
 	enum log_level level = quiet ? LOG_DEBUG : LOG_INFO;
 
 	if (s == TARGET_GONE)
-		log__msg(level, "pid %d (%s) is selected but in no output: it exited before the snapshot could read it",
-			 pid, comm);
+		log__msg(
+			level,
+			"pid %d (%s) is selected but in no output: it exited before the snapshot could read it",
+			pid, comm);
 	else if (s == TARGET_UNREADABLE)
 		explain_unreadable(pid, comm, LOG_INFO);
 }

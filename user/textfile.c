@@ -82,10 +82,10 @@ static int check_dir_fd(struct walk *w, int fd, int last)
 				 w->dir, (unsigned int)(st.st_mode & 07777));
 		else
 			snprintf(
-			    w->why, w->len,
-			    "textfile_dir %s: %s is writable by group or others without the sticky "
-			    "bit (mode %04o): refusing to write below it, as sshd would",
-			    w->dir, w->at, (unsigned int)(st.st_mode & 07777));
+				w->why, w->len,
+				"textfile_dir %s: %s is writable by group or others without the sticky "
+				"bit (mode %04o): refusing to write below it, as sshd would",
+				w->dir, w->at, (unsigned int)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	if (last && !trusted(st.st_uid)) {
@@ -157,7 +157,7 @@ static int walk_link(struct walk *w, int *fd, const char *name, const struct sta
  */
 static int open_dir(const char *dir, char *why, size_t len)
 {
-	struct walk w = {.dir = dir, .why = why, .len = len};
+	struct walk w = { .dir = dir, .why = why, .len = len };
 	char name[NAME_MAX + 1], *p, *end;
 	int fd = -1, next, err;
 	struct stat st;
@@ -282,8 +282,8 @@ static int create_tmp(int dirfd, char name[TMP_NAME_LEN])
 		}
 		snprintf(name, TMP_NAME_LEN, ".%s.%016llx.tmp", TEXTFILE_NAME,
 			 (unsigned long long)r);
-		fd =
-		    openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0644);
 		if (fd >= 0)
 			return fd;
 		if (errno != EEXIST)

@@ -36,7 +36,8 @@ char *utf8__dup(const char *s);
 /* The length of the well-formed sequence at @s (@len bytes left) and its
  * code point in *@cp; 0 when it is ill-formed (or @len is 0). */
 size_t utf8__next(const char *s, size_t len, uint32_t *cp);
-/* True when @s (@len bytes) is valid UTF-8 with no NUL: utf8__sanitize() would copy it unchanged. */
+/* True when @s (@len bytes) is valid UTF-8 with no NUL: utf8__sanitize() would copy it unchanged.
+ */
 bool utf8__valid(const char *s, size_t len);
 
 #endif

@@ -79,7 +79,8 @@ int main(int argc, char **argv)
 		printf("  %-9s %10.1f   (min %.1f, max %.1f)\n", names[c], median[c], ns[c][0],
 		       ns[c][blocks - 1]);
 	}
-	printf("ratio memtide / floor:    %.3f   (target <= 1.10)\n", median[MEMTIDE] / median[FLOOR]);
+	printf("ratio memtide / floor:    %.3f   (target <= 1.10)\n",
+	       median[MEMTIDE] / median[FLOOR]);
 	printf("ratio memtide / unprobed: %.0f\n", median[MEMTIDE] / median[UNPROBED]);
 	/* The last block's memtide round: every call seen, nothing left live. */
 	printf("probe hits per pair: 3 (malloc entry, malloc return, free entry); last block counted %llu mallocs, %llu frees for %ld pairs x %d rounds, live objects %lld\n",

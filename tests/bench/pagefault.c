@@ -32,7 +32,8 @@ static double fastest_round(long pages, long rounds)
 	double best = 1e18;
 
 	for (long r = 0; r < rounds; r++) {
-		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p =
+			mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		double t0, ns;
 
 		if (p == MAP_FAILED)

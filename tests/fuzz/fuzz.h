@@ -108,9 +108,15 @@ static inline bool fuzz_valid_utf8(const char *text, size_t len)
 	const unsigned char *s = (const unsigned char *)text;
 
 	for (size_t i = 0; i < len;) {
-		size_t n = s[i] < 0x80 ? 1 : (s[i] >> 5) == 6 ? 2 : (s[i] >> 4) == 14 ? 3
-			 : (s[i] >> 3) == 30 ? 4 : 0;
-		uint32_t cp = n == 1 ? s[i] : n == 2 ? s[i] & 0x1f : n == 3 ? s[i] & 0x0f : s[i] & 0x07;
+		size_t n = s[i] < 0x80	       ? 1
+			   : (s[i] >> 5) == 6  ? 2
+			   : (s[i] >> 4) == 14 ? 3
+			   : (s[i] >> 3) == 30 ? 4
+					       : 0;
+		uint32_t cp = n == 1   ? s[i]
+			      : n == 2 ? s[i] & 0x1f
+			      : n == 3 ? s[i] & 0x0f
+				       : s[i] & 0x07;
 
 		if (!n || i + n > len || s[i] == 0)
 			return false;

@@ -14,8 +14,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* The limits the loader passes, and the edges. */
-	static const uint64_t maxes[] = { 0, 1, 65535, 100000, 4194304, 100000000,
-					  UINT64_C(1) << 40, UINT64_MAX };
+	static const uint64_t maxes[] = {
+		0, 1, 65535, 100000, 4194304, 100000000, UINT64_C(1) << 40, UINT64_MAX
+	};
 	char *s = fuzz_cstr(data, size), *host = NULL;
 	enum log_level level;
 	unsigned int port = 0;

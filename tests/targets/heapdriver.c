@@ -36,8 +36,8 @@
 #include <unistd.h>
 
 enum { MALLOC, CALLOC, REALLOC, REALLOCARRAY, POSIX_MEMALIGN, MEMALIGN, VALLOC, PVALLOC, NFN };
-static const char *const fn_names[NFN] = { "malloc", "calloc", "realloc", "reallocarray",
-					   "posix_memalign", "memalign", "valloc", "pvalloc" };
+static const char *const fn_names[NFN] = { "malloc",	     "calloc",	 "realloc", "reallocarray",
+					   "posix_memalign", "memalign", "valloc",  "pvalloc" };
 
 #define MAX_HELD (1 << 20)
 
@@ -106,12 +106,13 @@ static void work(long rounds)
 static void mixed(long rounds)
 {
 	for (long i = 0; i < rounds; i++) {
-		void *p = NULL, *q, *volatile none = NULL; /* or gcc turns realloc(NULL, n) into malloc(n) */
+		void *p = NULL,
+		     *q, *volatile none = NULL; /* or gcc turns realloc(NULL, n) into malloc(n) */
 		size_t n = 24 + (size_t)i % 200;
 
 		q = counted(REALLOC, realloc(none, n), n); /* malloc inside */
 		atomic_fetch_add(&realloc_bytes, n);
-		q = realloc(q, 0);			  /* free inside */
+		q = realloc(q, 0); /* free inside */
 		atomic_fetch_add(&calls[REALLOC], 1);
 		atomic_fetch_sub(&live, n);
 		atomic_fetch_sub(&objects, 1);

@@ -11,14 +11,18 @@
 #include "alertmanager.h"
 #include "alerts.h"
 
-static const struct alerts_config cfg = { .high_for_ms = 1000, .critical_for_ms = 1000,
-					  .trim_cpu_for_ms = 2000, .leak_for_ms = 1000,
-					  .trim_cpu_percent = 10, .leak_window_ms = 10000,
-					  .leak_objects = 1000, .history_size = 8 };
+static const struct alerts_config cfg = { .high_for_ms = 1000,
+					  .critical_for_ms = 1000,
+					  .trim_cpu_for_ms = 2000,
+					  .leak_for_ms = 1000,
+					  .trim_cpu_percent = 10,
+					  .leak_window_ms = 10000,
+					  .leak_objects = 1000,
+					  .history_size = 8 };
 
 static const struct memory_config memory = { .high_water_mark_percent = 80,
-					      .low_water_mark_percent = 60,
-					      .alert_threshold = 90 };
+					     .low_water_mark_percent = 60,
+					     .alert_threshold = 90 };
 
 static struct snapshot *snap(double t, double usage, double cpu, int64_t objects)
 {
@@ -26,8 +30,11 @@ static struct snapshot *snap(double t, double usage, double cpu, int64_t objects
 
 	s->n = 1;
 	s->time = t;
-	s->samples[0] = (struct sample){ .pid = 42, .start_ticks = 7, .comm = "svc",
-					 .usage_percent = usage, .has_uprobe = true,
+	s->samples[0] = (struct sample){ .pid = 42,
+					 .start_ticks = 7,
+					 .comm = "svc",
+					 .usage_percent = usage,
+					 .has_uprobe = true,
 					 .gc_cpu_fraction = cpu };
 	s->samples[0].heap.live_objects = objects;
 	return s;
@@ -66,7 +73,9 @@ static void trim_cpu_pending_firing_resolved(void **state)
 	assert_int_equal(alerts__to_notify(a, out, 8), 0);
 	buf__init(&b, 1 << 16);
 	alerts__json(a, &b);
-	assert_non_null(strstr(b.data, "{\"active\":[],\"recent\":[{\"alertname\":\"MemoryGCHighCPU\",\"severity\":\"warning\",\"state\":\"resolved\""));
+	assert_non_null(strstr(
+		b.data,
+		"{\"active\":[],\"recent\":[{\"alertname\":\"MemoryGCHighCPU\",\"severity\":\"warning\",\"state\":\"resolved\""));
 	buf__free(&b);
 	alerts__free(a);
 }
@@ -147,17 +156,27 @@ static void thresholds_at_the_boundary(void **state)
 static void alertmanager_body(void **state)
 {
 	struct alert al[2] = {
-		{ .kind = ALERT_CRITICAL, .state = ALERT_FIRING, .pid = 42, .comm = "s\"vc",
-		  .value = 95.5, .fired_at = 1767225600 },
-		{ .kind = ALERT_HIGH, .state = ALERT_RESOLVED, .pid = 42, .comm = "svc", .value = 85,
-		  .fired_at = 1767225600, .resolved_at = 1767225660 },
+		{ .kind = ALERT_CRITICAL,
+		  .state = ALERT_FIRING,
+		  .pid = 42,
+		  .comm = "s\"vc",
+		  .value = 95.5,
+		  .fired_at = 1767225600 },
+		{ .kind = ALERT_HIGH,
+		  .state = ALERT_RESOLVED,
+		  .pid = 42,
+		  .comm = "svc",
+		  .value = 85,
+		  .fired_at = 1767225600,
+		  .resolved_at = 1767225660 },
 	};
 	struct buf b;
 
 	(void)state;
 	buf__init(&b, 1 << 16);
 	assert_int_equal(alertmanager__body(al, 2, "node-1", &b), 0);
-	assert_string_equal(b.data,
+	assert_string_equal(
+		b.data,
 		"[{\"labels\":{\"alertname\":\"MemoryCriticalUsage\",\"severity\":\"critical\",\"job\":\"memtide\",\"pid\":\"42\",\"comm\":\"s\\\"vc\",\"instance\":\"node-1\"},"
 		"\"annotations\":{\"summary\":\"Critical memory usage detected\",\"description\":\"s\\\"vc (pid 42) uses 95.5% of its limit.\"},"
 		"\"startsAt\":\"2026-01-01T00:00:00Z\"},"

@@ -21,17 +21,23 @@ static struct snapshot *fixture(double usage_a, double usage_b)
 					    .low_water_mark_percent = 60,
 					    .alert_threshold = 90,
 					    .max_memory_mb = 1024 };
-	s->samples[0] = (struct sample){ .pid = 10, .comm = "a\"b\\c\x01", .rss_bytes = 1000,
-					 .limit_bytes = 1 << 20, .usage_percent = usage_a };
-	s->samples[1] = (struct sample){ .pid = 11, .comm = "db", .container = "0123456789ab",
-					 .rss_bytes = 3000, .limit_bytes = 2 << 20,
+	s->samples[0] = (struct sample){ .pid = 10,
+					 .comm = "a\"b\\c\x01",
+					 .rss_bytes = 1000,
+					 .limit_bytes = 1 << 20,
+					 .usage_percent = usage_a };
+	s->samples[1] = (struct sample){ .pid = 11,
+					 .comm = "db",
+					 .container = "0123456789ab",
+					 .rss_bytes = 3000,
+					 .limit_bytes = 2 << 20,
 					 .usage_percent = usage_b };
 	s->agent.bpf_ok = true;
 	return s;
 }
 
-static char *render(int (*fn)(const struct snapshot *, int, struct buf *),
-		    const struct snapshot *s, int pid, int *rc)
+static char *render(int (*fn)(const struct snapshot *, int, struct buf *), const struct snapshot *s,
+		    int pid, int *rc)
 {
 	struct buf b;
 
@@ -51,10 +57,14 @@ static void stats_document(void **state)
 	assert_int_equal(rc, 0);
 	/* Summary: RSS summed; usage and limit of the process nearest its limit. */
 	assert_non_null(strstr(out, "{\"memory\":{\"alloc_bytes\":null,"));
-	assert_non_null(strstr(out, "\"sys_bytes\":4000,\"usage_percent\":50,\"max_memory_mb\":2,"
-				    "\"high_water_mark\":80,\"low_water_mark\":60,\"alert_threshold\":90},"));
-	assert_non_null(strstr(out, "{\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"none\","));
-	assert_non_null(strstr(out, "\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\""));
+	assert_non_null(strstr(
+		out, "\"sys_bytes\":4000,\"usage_percent\":50,\"max_memory_mb\":2,"
+		     "\"high_water_mark\":80,\"low_water_mark\":60,\"alert_threshold\":90},"));
+	assert_non_null(
+		strstr(out, "{\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"none\","));
+	assert_non_null(strstr(
+		out,
+		"\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\""));
 	free(out);
 	out = render(api__stats, s, 11, &rc);
 	assert_int_equal(rc, 0);
@@ -76,8 +86,10 @@ static void heap_fields_when_known(void **state)
 	s->samples[0].tier = HEAP_UPROBE;
 	s->samples[0].has_uprobe = true;
 	s->samples[0].anon_bytes = 10000;
-	s->samples[0].heap = (struct heap_stats){ .live_bytes = 600, .live_chunk_bytes = 800,
-						  .live_objects = 3, .total_alloc_bytes = 5000,
+	s->samples[0].heap = (struct heap_stats){ .live_bytes = 600,
+						  .live_chunk_bytes = 800,
+						  .live_objects = 3,
+						  .total_alloc_bytes = 5000,
 						  .trims = 2 };
 	s->samples[0].gc_cpu_fraction = 0.25;
 	out = render(api__stats, s, 0, &rc);
@@ -87,8 +99,12 @@ static void heap_fields_when_known(void **state)
 				    "\"heap_alloc_bytes\":800,\"heap_sys_bytes\":10000,"
 				    "\"heap_idle_bytes\":9200,\"heap_inuse_bytes\":800,"
 				    "\"heap_objects\":3,\"gc_count\":2,\"gc_cpu_fraction\":0.25,"));
-	assert_non_null(strstr(out, "\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"uprobe\",\"alloc_bytes\":600,"));
-	assert_non_null(strstr(out, "\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\",\"alloc_bytes\":null,"));
+	assert_non_null(strstr(
+		out,
+		"\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"uprobe\",\"alloc_bytes\":600,"));
+	assert_non_null(strstr(
+		out,
+		"\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\",\"alloc_bytes\":null,"));
 	free(out);
 	/* Frees of blocks from before the probes never make live figures negative. */
 	s->samples[0].heap.live_bytes = -4096;
@@ -159,8 +175,12 @@ static void health_states(void **state)
 static void gc_document(void **state)
 {
 	struct gc_result r[2] = {
-		{ .pid = 10, .comm = "web", .trimmed = true,
-		  .report = { .rss_before = 300 << 20, .rss_after = 100 << 20, .trim_ns = 80000000,
+		{ .pid = 10,
+		  .comm = "web",
+		  .trimmed = true,
+		  .report = { .rss_before = 300 << 20,
+			      .rss_after = 100 << 20,
+			      .trim_ns = 80000000,
 			      .before = { .uordblks = 5000, .fordblks = 9000, .arena = 14000 },
 			      .after = { .uordblks = 5000, .fordblks = 9000, .arena = 14000 } } },
 		{ .pid = 11, .comm = "db", .reason = "no control hook loaded: never signalled" },
@@ -171,16 +191,20 @@ static void gc_document(void **state)
 	buf__init(&b, 4096);
 	assert_int_equal(api__gc(r, 2, &b), 0);
 	assert_non_null(strstr(b.data, "{\"message\":\"trimmed 1 of 2 targets\",\"results\":["));
-	assert_non_null(strstr(b.data, "{\"pid\":10,\"comm\":\"web\",\"trimmed\":true,"
-				       "\"released_bytes\":209715200,\"duration_ns\":80000000,"
-				       "\"before\":{\"rss_bytes\":314572800,\"heap_inuse_bytes\":5000,"
-				       "\"heap_free_bytes\":9000,\"heap_sys_bytes\":14000},"));
-	assert_non_null(strstr(b.data, "{\"pid\":11,\"comm\":\"db\",\"trimmed\":false,"
-				       "\"reason\":\"no control hook loaded: never signalled\"}]}"));
+	assert_non_null(strstr(b.data,
+			       "{\"pid\":10,\"comm\":\"web\",\"trimmed\":true,"
+			       "\"released_bytes\":209715200,\"duration_ns\":80000000,"
+			       "\"before\":{\"rss_bytes\":314572800,\"heap_inuse_bytes\":5000,"
+			       "\"heap_free_bytes\":9000,\"heap_sys_bytes\":14000},"));
+	assert_non_null(strstr(b.data,
+			       "{\"pid\":11,\"comm\":\"db\",\"trimmed\":false,"
+			       "\"reason\":\"no control hook loaded: never signalled\"}]}"));
 	buf__free(&b);
 	buf__init(&b, 4096);
 	assert_int_equal(api__gc(NULL, 0, &b), 0);
-	assert_non_null(strstr(b.data, "\"message\":\"no target: no hooked process is above the high water mark\",\"results\":[]"));
+	assert_non_null(strstr(
+		b.data,
+		"\"message\":\"no target: no hooked process is above the high water mark\",\"results\":[]"));
 	buf__free(&b);
 }
 
@@ -246,9 +270,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stats_document), cmocka_unit_test(heap_fields_when_known),
-		cmocka_unit_test(health_states),
-		cmocka_unit_test(gc_document),	  cmocka_unit_test(json_values),
-		cmocka_unit_test(json_invalid_utf8),
+		cmocka_unit_test(health_states),  cmocka_unit_test(gc_document),
+		cmocka_unit_test(json_values),	  cmocka_unit_test(json_invalid_utf8),
 		cmocka_unit_test(group_paths),
 	};
 

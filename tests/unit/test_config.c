@@ -69,8 +69,8 @@ static void defaults_are_the_spec(void **state)
 	config__free(cfg);
 }
 
-static void load_profile(const char *path, uint64_t interval, double high, double low,
-			 double alert, uint64_t gc, double force, uint64_t mem, uint64_t heap)
+static void load_profile(const char *path, uint64_t interval, double high, double low, double alert,
+			 uint64_t gc, double force, uint64_t mem, uint64_t heap)
 {
 	char err[CONFIG_ERR_LEN];
 	struct config *cfg;
@@ -100,28 +100,29 @@ static void shipped_profiles(void **state)
 
 static void full_file(void **state)
 {
-	struct config *cfg = parse_ok("memory:\n"
-				      "  monitor_interval: 500ms\n"
-				      "  max_memory_mb: 0\n"
-				      "targets:\n"
-				      "  - match: { comm: \"^myservice$\" }\n"
-				      "    heap: none\n"
-				      "  - match: { pid: 42, cmdline: \"--port\", cgroup: /kubepods }\n"
-				      "    heap: uprobe\n"
-				      "  - match: { hooked: true, top_rss: 3 }\n"
-				      "    heap: hook\n"
-				      "exporter:\n"
-				      "  listen: \"[::1]:9100\"\n"
-				      "  textfile_dir: /var/lib\n" /* must exist, root's, 0755 */
-				      "pushgateway:\n"
-				      "  url: http://127.0.0.1:9091/\n"
-				      "  job: node-memory\n"
-				      "  instance: \"\"\n"
-				      "  interval: 10s\n"
-				      "  timeout: 2s\n"
-				      "  delete_on_shutdown: false\n"
-				      "api:\n"
-				      "  token_file: " TOKEN_FIXTURE "\n");
+	struct config *cfg =
+		parse_ok("memory:\n"
+			 "  monitor_interval: 500ms\n"
+			 "  max_memory_mb: 0\n"
+			 "targets:\n"
+			 "  - match: { comm: \"^myservice$\" }\n"
+			 "    heap: none\n"
+			 "  - match: { pid: 42, cmdline: \"--port\", cgroup: /kubepods }\n"
+			 "    heap: uprobe\n"
+			 "  - match: { hooked: true, top_rss: 3 }\n"
+			 "    heap: hook\n"
+			 "exporter:\n"
+			 "  listen: \"[::1]:9100\"\n"
+			 "  textfile_dir: /var/lib\n" /* must exist, root's, 0755 */
+			 "pushgateway:\n"
+			 "  url: http://127.0.0.1:9091/\n"
+			 "  job: node-memory\n"
+			 "  instance: \"\"\n"
+			 "  interval: 10s\n"
+			 "  timeout: 2s\n"
+			 "  delete_on_shutdown: false\n"
+			 "api:\n"
+			 "  token_file: " TOKEN_FIXTURE "\n");
 
 	(void)state;
 	assert_int_equal(cfg->memory.monitor_interval_ms, 500);
@@ -152,7 +153,8 @@ static void full_file(void **state)
 static void rejections(void **state)
 {
 	(void)state;
-	parse_bad("memory:\n  monitor_intervall: 30s\n", "t.yaml:2:22:", "unknown key \"monitor_intervall\"");
+	parse_bad("memory:\n  monitor_intervall: 30s\n",
+		  "t.yaml:2:22:", "unknown key \"monitor_intervall\"");
 	parse_bad("memry:\n  a: 1\n", "t.yaml:2:3:", "unknown section \"memry\"");
 	parse_bad("memory:\n  monitor_interval: 30\n", "t.yaml:2:21:", "not a duration");
 	parse_bad("memory:\n  monitor_interval: 0s\n", "t.yaml:2:21:", "greater than zero");
@@ -162,35 +164,41 @@ static void rejections(void **state)
 	parse_bad("memory:\n  alert_threshold: 101\n", "t.yaml:2:20:", "not a percentage");
 	parse_bad("memory:\n  enable_auto_gc: maybe\n", "t.yaml:2:19:", "not true or false");
 	parse_bad("memory:\n  max_memory_mb: -1\n", "t.yaml:2:18:", "whole number");
-	parse_bad("memory:\n  max_memory_mb: 1\n  max_memory_mb: 2\n", "t.yaml:3:3:",
-		  "duplicate key \"max_memory_mb\"");
+	parse_bad("memory:\n  max_memory_mb: 1\n  max_memory_mb: 2\n",
+		  "t.yaml:3:3:", "duplicate key \"max_memory_mb\"");
 	parse_bad("memory: 5\n", "t.yaml:1:9:", "must be a mapping");
 	parse_bad("targets:\n  match: {}\n", "t.yaml:2:3:", "must be a list");
 	parse_bad("targets:\n  - heap: none\n", "t.yaml:2:5:", "needs a \"match\"");
 	parse_bad("targets:\n  - match: {}\n", "t.yaml:2:12:", "at least one of");
-	parse_bad("targets:\n  - match: { comm: \"(\" }\n", "t.yaml:2:20:", "bad regular expression");
-	parse_bad("targets:\n  - match: { cmdline: \"a[\" }\n", "t.yaml:2:23:", "bad regular expression");
+	parse_bad("targets:\n  - match: { comm: \"(\" }\n",
+		  "t.yaml:2:20:", "bad regular expression");
+	parse_bad("targets:\n  - match: { cmdline: \"a[\" }\n",
+		  "t.yaml:2:23:", "bad regular expression");
 	parse_bad("targets:\n  - match: { pid: 0 }\n", "t.yaml:2:19:", "not a process id");
 	parse_bad("targets:\n  - match: { top_rss: x }\n", "t.yaml:2:23:", "top_rss");
 	parse_bad("targets:\n  - match: { cgroup: kubepods }\n", "t.yaml:2:22:", "starting with /");
 	parse_bad("targets:\n  - match: { hooked: false }\n", "t.yaml:2:22:", "only \"true\"");
 	parse_bad("targets:\n  - match: { user: root }\n", "t.yaml:2:20:", "unknown key \"user\"");
-	parse_bad("targets:\n  - match: { pid: 1 }\n    heap: ebpf\n", "t.yaml:3:11:",
-		  "not one of none, uprobe, hook");
-	parse_bad("targets:\n  - match: { pid: 1 }\n    tier: none\n", "t.yaml:3:11:",
-		  "unknown key \"tier\"");
+	parse_bad("targets:\n  - match: { pid: 1 }\n    heap: ebpf\n",
+		  "t.yaml:3:11:", "not one of none, uprobe, hook");
+	parse_bad("targets:\n  - match: { pid: 1 }\n    tier: none\n",
+		  "t.yaml:3:11:", "unknown key \"tier\"");
 	parse_bad("exporter:\n  listen: 9464\n", "t.yaml:2:11:", "not host:port");
 	parse_bad("exporter:\n  listen: \"127.0.0.1:70000\"\n", "t.yaml:2:11:", "not host:port");
 	parse_bad("exporter:\n  textfile_dir: relative/dir\n", "t.yaml:2:17:", "absolute path");
 	parse_bad("exporter:\n  port: 1\n", "t.yaml:2:9:", "unknown key \"port\"");
-	parse_bad("memory:\n  monitor_interval: 30s\n bad indent\n", "t.yaml:3:", "YAML syntax error");
-	parse_bad("pushgateway:\n  url: localhost:9091\n", "t.yaml:2:8:", "not an http:// or https:// URL");
+	parse_bad("memory:\n  monitor_interval: 30s\n bad indent\n",
+		  "t.yaml:3:", "YAML syntax error");
+	parse_bad("pushgateway:\n  url: localhost:9091\n",
+		  "t.yaml:2:8:", "not an http:// or https:// URL");
 	parse_bad("pushgateway:\n  job: \"\"\n", "t.yaml:2:8:", "job must not be empty");
 	parse_bad("pushgateway:\n  interval: 0s\n", "t.yaml:2:13:", "greater than zero");
 	parse_bad("pushgateway:\n  timeout: soon\n", "t.yaml:2:12:", "not a duration");
 	parse_bad("pushgateway:\n  delete_on_shutdown: 1\n", "t.yaml:2:23:", "not true or false");
-	parse_bad("pushgateway:\n  urls: x\n", "t.yaml:2:9:", "unknown key \"urls\" in pushgateway");
-	parse_bad("api:\n  token_file: /nonexistent/token\n", "t.yaml:2:15:", "cannot read /nonexistent/token");
+	parse_bad("pushgateway:\n  urls: x\n",
+		  "t.yaml:2:9:", "unknown key \"urls\" in pushgateway");
+	parse_bad("api:\n  token_file: /nonexistent/token\n",
+		  "t.yaml:2:15:", "cannot read /nonexistent/token");
 	parse_bad("api:\n  token_file: /dev/null\n", "t.yaml:2:15:", "/dev/null is empty");
 	parse_bad("api:\n  token: x\n", "t.yaml:2:10:", "unknown key \"token\" in api");
 }
@@ -220,35 +228,49 @@ static void unset_keys_follow(void **state)
 {
 	(void)state;
 	/* Defaults that agree with the file stay. */
-	memory_is("memory:\n  high_water_mark_percent: 90\n", (struct memory_want){ 60, 90, 90, 95, 1024, 512 });
-	memory_is("memory:\n  low_water_mark_percent: 70\n", (struct memory_want){ 70, 80, 90, 95, 1024, 512 });
+	memory_is("memory:\n  high_water_mark_percent: 90\n",
+		  (struct memory_want){ 60, 90, 90, 95, 1024, 512 });
+	memory_is("memory:\n  low_water_mark_percent: 70\n",
+		  (struct memory_want){ 70, 80, 90, 95, 1024, 512 });
 	/* max_heap_mb is half of max_memory_mb, rounded up; 0 (the limit) for 0. */
-	memory_is("memory: { max_memory_mb: 100 }\n", (struct memory_want){ 60, 80, 90, 95, 100, 50 });
-	memory_is("memory: { max_memory_mb: 2048 }\n", (struct memory_want){ 60, 80, 90, 95, 2048, 1024 });
+	memory_is("memory: { max_memory_mb: 100 }\n",
+		  (struct memory_want){ 60, 80, 90, 95, 100, 50 });
+	memory_is("memory: { max_memory_mb: 2048 }\n",
+		  (struct memory_want){ 60, 80, 90, 95, 2048, 1024 });
 	memory_is("memory: { max_memory_mb: 1 }\n", (struct memory_want){ 60, 80, 90, 95, 1, 1 });
 	memory_is("memory: { max_memory_mb: 0 }\n", (struct memory_want){ 60, 80, 90, 95, 0, 0 });
 	/* max_memory_mb is twice max_heap_mb; not for 0, which means "the memory limit". */
-	memory_is("memory: { max_heap_mb: 2048 }\n", (struct memory_want){ 60, 80, 90, 95, 4096, 2048 });
-	memory_is("memory: { max_heap_mb: 100 }\n", (struct memory_want){ 60, 80, 90, 95, 200, 100 });
+	memory_is("memory: { max_heap_mb: 2048 }\n",
+		  (struct memory_want){ 60, 80, 90, 95, 4096, 2048 });
+	memory_is("memory: { max_heap_mb: 100 }\n",
+		  (struct memory_want){ 60, 80, 90, 95, 200, 100 });
 	memory_is("memory: { max_heap_mb: 0 }\n", (struct memory_want){ 60, 80, 90, 95, 1024, 0 });
 	memory_is("memory: { max_heap_mb: 1099511627776 }\n",
 		  (struct memory_want){ 60, 80, 90, 95, 1099511627776ULL, 1099511627776ULL });
 	/* low keeps its 20-point gap below high, or half of high when that is nearer. */
-	memory_is("memory: { high_water_mark_percent: 50 }\n", (struct memory_want){ 30, 50, 90, 95, 1024, 512 });
-	memory_is("memory: { high_water_mark_percent: 10 }\n", (struct memory_want){ 5, 10, 90, 95, 1024, 512 });
+	memory_is("memory: { high_water_mark_percent: 50 }\n",
+		  (struct memory_want){ 30, 50, 90, 95, 1024, 512 });
+	memory_is("memory: { high_water_mark_percent: 10 }\n",
+		  (struct memory_want){ 5, 10, 90, 95, 1024, 512 });
 	/* high keeps the gap above low, at most 100; force_gc_threshold rises to it. */
-	memory_is("memory: { low_water_mark_percent: 85 }\n", (struct memory_want){ 85, 100, 90, 100, 1024, 512 });
-	memory_is("memory: { low_water_mark_percent: 80 }\n", (struct memory_want){ 80, 100, 90, 100, 1024, 512 });
+	memory_is("memory: { low_water_mark_percent: 85 }\n",
+		  (struct memory_want){ 85, 100, 90, 100, 1024, 512 });
+	memory_is("memory: { low_water_mark_percent: 80 }\n",
+		  (struct memory_want){ 80, 100, 90, 100, 1024, 512 });
 	/* force_gc_threshold rises to alert_threshold and high_water_mark_percent. */
-	memory_is("memory: { alert_threshold: 99 }\n", (struct memory_want){ 60, 80, 99, 99, 1024, 512 });
-	memory_is("memory: { high_water_mark_percent: 97 }\n", (struct memory_want){ 60, 97, 90, 97, 1024, 512 });
+	memory_is("memory: { alert_threshold: 99 }\n",
+		  (struct memory_want){ 60, 80, 99, 99, 1024, 512 });
+	memory_is("memory: { high_water_mark_percent: 97 }\n",
+		  (struct memory_want){ 60, 97, 90, 97, 1024, 512 });
 	memory_is("memory: { high_water_mark_percent: 70, alert_threshold: 98 }\n",
 		  (struct memory_want){ 60, 70, 98, 98, 1024, 512 });
 	/* A lower force_gc_threshold pulls high, alert and then low down. */
-	memory_is("memory: { force_gc_threshold: 85 }\n", (struct memory_want){ 60, 80, 85, 85, 1024, 512 });
+	memory_is("memory: { force_gc_threshold: 85 }\n",
+		  (struct memory_want){ 60, 80, 85, 85, 1024, 512 });
 	memory_is("memory: { force_gc_threshold: 70, alert_threshold: 65 }\n",
 		  (struct memory_want){ 60, 70, 65, 70, 1024, 512 });
-	memory_is("memory: { force_gc_threshold: 50 }\n", (struct memory_want){ 30, 50, 50, 50, 1024, 512 });
+	memory_is("memory: { force_gc_threshold: 50 }\n",
+		  (struct memory_want){ 30, 50, 50, 50, 1024, 512 });
 	/* Between a given low and force, high takes the gap, capped by force. */
 	memory_is("memory: { low_water_mark_percent: 85, force_gc_threshold: 90 }\n",
 		  (struct memory_want){ 85, 90, 90, 90, 1024, 512 });
@@ -268,26 +290,30 @@ static void given_keys_contradict(void **state)
 {
 	(void)state;
 	parse_bad("memory:\n  low_water_mark_percent: 80\n  high_water_mark_percent: 70\n",
-		  "t.yaml:3:28:", "low_water_mark_percent (80) must be below high_water_mark_percent (70)");
+		  "t.yaml:3:28:",
+		  "low_water_mark_percent (80) must be below high_water_mark_percent (70)");
 	parse_bad("memory:\n  high_water_mark_percent: 70\n  low_water_mark_percent: 70\n",
-		  "t.yaml:3:27:", "low_water_mark_percent (70) must be below high_water_mark_percent (70)");
+		  "t.yaml:3:27:",
+		  "low_water_mark_percent (70) must be below high_water_mark_percent (70)");
 	parse_bad("memory:\n  force_gc_threshold: 70\n  high_water_mark_percent: 75\n",
-		  "t.yaml:3:28:", "high_water_mark_percent (75) must not exceed force_gc_threshold (70)");
-	parse_bad("memory:\n  alert_threshold: 96\n  force_gc_threshold: 95\n", "t.yaml:3:23:",
-		  "alert_threshold (96) must not exceed force_gc_threshold (95)");
-	parse_bad("memory:\n  max_heap_mb: 2048\n  max_memory_mb: 1024\n", "t.yaml:3:18:",
-		  "max_heap_mb (2048) must not exceed max_memory_mb (1024)");
-	parse_bad("memory:\n  max_memory_mb: 100\n  max_heap_mb: 101\n", "t.yaml:3:16:",
-		  "max_heap_mb (101) must not exceed max_memory_mb (100)");
+		  "t.yaml:3:28:",
+		  "high_water_mark_percent (75) must not exceed force_gc_threshold (70)");
+	parse_bad("memory:\n  alert_threshold: 96\n  force_gc_threshold: 95\n",
+		  "t.yaml:3:23:", "alert_threshold (96) must not exceed force_gc_threshold (95)");
+	parse_bad("memory:\n  max_heap_mb: 2048\n  max_memory_mb: 1024\n",
+		  "t.yaml:3:18:", "max_heap_mb (2048) must not exceed max_memory_mb (1024)");
+	parse_bad("memory:\n  max_memory_mb: 100\n  max_heap_mb: 101\n",
+		  "t.yaml:3:16:", "max_heap_mb (101) must not exceed max_memory_mb (100)");
 	/* high left out must fit between low and force. */
-	parse_bad("memory:\n  low_water_mark_percent: 90\n  force_gc_threshold: 90\n", "t.yaml:3:23:",
+	parse_bad("memory:\n  low_water_mark_percent: 90\n  force_gc_threshold: 90\n",
+		  "t.yaml:3:23:",
 		  "low_water_mark_percent (90) must be below force_gc_threshold (90)");
 	/* ... and below 100. */
-	parse_bad("memory:\n  low_water_mark_percent: 100\n", "t.yaml:2:27:",
-		  "low_water_mark_percent (100) must be below 100");
+	parse_bad("memory:\n  low_water_mark_percent: 100\n",
+		  "t.yaml:2:27:", "low_water_mark_percent (100) must be below 100");
 	/* Only the smallest double has no room below it. */
-	parse_bad("memory:\n  high_water_mark_percent: 2.2250738585072014e-308\n", "t.yaml:2:28:",
-		  "leaves no room");
+	parse_bad("memory:\n  high_water_mark_percent: 2.2250738585072014e-308\n",
+		  "t.yaml:2:28:", "leaves no room");
 	/* max_memory_mb: 0 (the process's limit) takes any max_heap_mb. */
 	memory_is("memory: { max_memory_mb: 0, max_heap_mb: 4096 }\n",
 		  (struct memory_want){ 60, 80, 90, 95, 0, 4096 });
@@ -327,26 +353,33 @@ static void print_round_trips(void **state)
 	assert_non_null(strstr(out, "\n  interval: 30s\n"));
 	free(out);
 	/* Every kind of value, and strings YAML must read back unchanged. */
-	out = print_twice("memory:\n  monitor_interval: 1h30m\n  gc_interval: 1500ms\n"
-			  "  high_water_mark_percent: 0.1\n  alert_threshold: 33.333333333333336\n"
-			  "targets:\n"
-			  "  - match: { comm: \"a\\\"b\\\\c\\td\\u2028\\x85\\u00e9\", pid: 7 }\n"
-			  "    heap: uprobe\n"
-			  "  - match: { cmdline: \"--port=[0-9]+\", cgroup: \"/a b\", hooked: true, top_rss: 2 }\n"
-			  "    heap: hook\n"
-			  "exporter: { listen: \"[::1]:9100\" }\n"
-			  "pushgateway: { url: \"http://h:9091/\", instance: \"x: y\", interval: 2w }\n"
-			  "api: { token_file: " TOKEN_FIXTURE ", gc_min_interval: 1d }\n"
-			  "alerts: { trim_cpu_percent: 12.5, leak_objects: 5 }\n"
-			  "alertmanager: { url: \"https://am/\" }\n");
-	assert_non_null(strstr(out, "\n  monitor_interval: 90m\n  high_water_mark_percent: 0.1\n"
-				    "  low_water_mark_percent: 0.05\n  alert_threshold: 33.333333333333336\n"));
+	out = print_twice(
+		"memory:\n  monitor_interval: 1h30m\n  gc_interval: 1500ms\n"
+		"  high_water_mark_percent: 0.1\n  alert_threshold: 33.333333333333336\n"
+		"targets:\n"
+		"  - match: { comm: \"a\\\"b\\\\c\\td\\u2028\\x85\\u00e9\", pid: 7 }\n"
+		"    heap: uprobe\n"
+		"  - match: { cmdline: \"--port=[0-9]+\", cgroup: \"/a b\", hooked: true, top_rss: 2 }\n"
+		"    heap: hook\n"
+		"exporter: { listen: \"[::1]:9100\" }\n"
+		"pushgateway: { url: \"http://h:9091/\", instance: \"x: y\", interval: 2w }\n"
+		"api: { token_file: " TOKEN_FIXTURE ", gc_min_interval: 1d }\n"
+		"alerts: { trim_cpu_percent: 12.5, leak_objects: 5 }\n"
+		"alertmanager: { url: \"https://am/\" }\n");
+	assert_non_null(strstr(
+		out, "\n  monitor_interval: 90m\n  high_water_mark_percent: 0.1\n"
+		     "  low_water_mark_percent: 0.05\n  alert_threshold: 33.333333333333336\n"));
 	assert_non_null(strstr(out, "\n  gc_interval: 1500ms\n"));
-	assert_non_null(strstr(out, "{ pid: 7, comm: \"a\\\"b\\\\c\\x09d\\u2028\\x85\u00e9\" }\n    heap: uprobe\n"));
-	assert_non_null(strstr(out, "{ cmdline: \"--port=[0-9]+\", cgroup: \"/a b\", hooked: true, top_rss: 2 }\n    heap: hook\n"));
+	assert_non_null(strstr(
+		out,
+		"{ pid: 7, comm: \"a\\\"b\\\\c\\x09d\\u2028\\x85\u00e9\" }\n    heap: uprobe\n"));
+	assert_non_null(strstr(
+		out,
+		"{ cmdline: \"--port=[0-9]+\", cgroup: \"/a b\", hooked: true, top_rss: 2 }\n    heap: hook\n"));
 	assert_non_null(strstr(out, "\n  listen: \"[::1]:9100\"\n"));
 	assert_non_null(strstr(out, "\n  instance: \"x: y\"\n  interval: 2w\n"));
-	assert_non_null(strstr(out, "\n  token_file: \"" TOKEN_FIXTURE "\"\n  gc_min_interval: 1d\n"));
+	assert_non_null(
+		strstr(out, "\n  token_file: \"" TOKEN_FIXTURE "\"\n  gc_min_interval: 1d\n"));
 	free(out);
 	/* A bracketed host that YAML or parse_listen() could misread. */
 	out = print_twice("exporter: { listen: \"[[a]:80\" }\n");
@@ -373,8 +406,8 @@ static void regex_complexity(void **state)
 		  "  - match: { comm: \"(b{200}){4}\" }\n",
 		  "t.yaml:3:20:", "too complex");
 	/* Few copies, but of an empty group: 3.5 GB of epsilon closures. */
-	parse_bad("targets:\n  - match: { comm: \"(){1,100}{1,100}\" }\n", "t.yaml:2:20:",
-		  "too complex");
+	parse_bad("targets:\n  - match: { comm: \"(){1,100}{1,100}\" }\n",
+		  "t.yaml:2:20:", "too complex");
 	memset(deep, '(', 65);
 	deep[65] = '\0';
 	snprintf(text, sizeof(text), "targets:\n  - match: { comm: \"%sa\" }\n", deep);
@@ -465,11 +498,16 @@ static void scalars(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(defaults_are_the_spec), cmocka_unit_test(shipped_profiles),
-		cmocka_unit_test(full_file),		 cmocka_unit_test(rejections),
-		cmocka_unit_test(missing_file),		 cmocka_unit_test(durations),
-		cmocka_unit_test(scalars),		 cmocka_unit_test(regex_complexity),
-		cmocka_unit_test(unset_keys_follow),	 cmocka_unit_test(given_keys_contradict),
+		cmocka_unit_test(defaults_are_the_spec),
+		cmocka_unit_test(shipped_profiles),
+		cmocka_unit_test(full_file),
+		cmocka_unit_test(rejections),
+		cmocka_unit_test(missing_file),
+		cmocka_unit_test(durations),
+		cmocka_unit_test(scalars),
+		cmocka_unit_test(regex_complexity),
+		cmocka_unit_test(unset_keys_follow),
+		cmocka_unit_test(given_keys_contradict),
 		cmocka_unit_test(print_round_trips),
 	};
 

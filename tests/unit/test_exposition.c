@@ -85,10 +85,14 @@ static void families_grouped(void **state)
 
 	(void)state;
 	s->n = 2;
-	s->samples[0] = (struct sample){ .pid = 10, .comm = "web\"srv", .rss_bytes = 4096,
-					 .limit_bytes = 1 << 20, .usage_percent = 0.390625 };
-	s->samples[1] = (struct sample){ .pid = 11, .comm = "db", .container = "0123456789ab",
-					 .minflt = 5, .majflt = 1 };
+	s->samples[0] = (struct sample){ .pid = 10,
+					 .comm = "web\"srv",
+					 .rss_bytes = 4096,
+					 .limit_bytes = 1 << 20,
+					 .usage_percent = 0.390625 };
+	s->samples[1] = (struct sample){
+		.pid = 11, .comm = "db", .container = "0123456789ab", .minflt = 5, .majflt = 1
+	};
 	buf__init(&b, 1 << 20);
 	assert_int_equal(exposition__render(s, &b), 0);
 	assert_non_null(strstr(b.data, "memory_sys_bytes{pid=\"10\",comm=\"web\\\"srv\"} 4096\n"));
@@ -142,10 +146,9 @@ static void size_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(label_escaping), cmocka_unit_test(label_invalid_utf8),
-		cmocka_unit_test(values),
-		cmocka_unit_test(histogram_layout), cmocka_unit_test(families_grouped),
-		cmocka_unit_test(size_cap),
+		cmocka_unit_test(label_escaping),   cmocka_unit_test(label_invalid_utf8),
+		cmocka_unit_test(values),	    cmocka_unit_test(histogram_layout),
+		cmocka_unit_test(families_grouped), cmocka_unit_test(size_cap),
 	};
 
 	return cmocka_run_group_tests_name("exposition", tests, NULL, NULL);

@@ -122,12 +122,9 @@ static void window_slides(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(first_reading_is_zero),
-		cmocka_unit_test(share_then_decay),
-		cmocka_unit_test(idle_process_trimmed_twice),
-		cmocka_unit_test(clamped_to_one),
-		cmocka_unit_test(counter_going_back_restarts),
-		cmocka_unit_test(window_slides),
+		cmocka_unit_test(first_reading_is_zero),       cmocka_unit_test(share_then_decay),
+		cmocka_unit_test(idle_process_trimmed_twice),  cmocka_unit_test(clamped_to_one),
+		cmocka_unit_test(counter_going_back_restarts), cmocka_unit_test(window_slides),
 	};
 
 	return cmocka_run_group_tests_name("gc_window", tests, NULL, NULL);

@@ -11,8 +11,8 @@
 /* The Alertmanager sender's: 1 s, doubling, capped at 5 minutes. */
 static void doubles_from_one_second_to_the_cap(void **state)
 {
-	static const uint64_t want[] = { 1000,	 1000,	 2000,	 4000,	 8000,	 16000,
-					 32000,	 64000,	 128000, 256000, 300000, 300000 };
+	static const uint64_t want[] = { 1000,	1000,  2000,   4000,   8000,   16000,
+					 32000, 64000, 128000, 256000, 300000, 300000 };
 
 	(void)state;
 	for (unsigned int k = 0; k < sizeof(want) / sizeof(want[0]); k++)

@@ -18,9 +18,13 @@
 #define MIB (1024ULL * 1024)
 
 static const struct memory_config memory = {
-	.monitor_interval_ms = MONITOR_MS, .high_water_mark_percent = 80,
-	.low_water_mark_percent = 60, .alert_threshold = 90, .enable_auto_gc = true,
-	.gc_interval_ms = GC_MS, .force_gc_threshold = 95,
+	.monitor_interval_ms = MONITOR_MS,
+	.high_water_mark_percent = 80,
+	.low_water_mark_percent = 60,
+	.alert_threshold = 90,
+	.enable_auto_gc = true,
+	.gc_interval_ms = GC_MS,
+	.force_gc_threshold = 95,
 };
 
 /* The fake trim: counts the requests per pid. */
@@ -56,9 +60,14 @@ static unsigned int eval(struct policy *p, struct recorder *r, const struct proc
 
 	assert_non_null(s);
 	s->n = 1;
-	*smp = (struct sample){ .pid = 4242, .start_ticks = 7, .comm = "svc", .tier = HEAP_HOOK,
-				.usage_percent = pr->usage, .has_hook = pr->trims > 0,
-				.hook_loaded = pr->loaded, .hook_pending = pr->pending };
+	*smp = (struct sample){ .pid = 4242,
+				.start_ticks = 7,
+				.comm = "svc",
+				.tier = HEAP_HOOK,
+				.usage_percent = pr->usage,
+				.has_hook = pr->trims > 0,
+				.hook_loaded = pr->loaded,
+				.hook_pending = pr->pending };
 	smp->hook.trims = pr->trims;
 	smp->hook.last_trim.rss_before = 100 * MIB;
 	smp->hook.last_trim.rss_after = 100 * MIB - pr->released;
@@ -162,9 +171,9 @@ static void never_unhooked_nor_pending(void **state)
 
 	(void)state;
 	assert_int_equal(eval(p, &r, &(struct proc){ .usage = 99 }, 1000), 0);
-	assert_int_equal(eval(p, &r, &(struct proc){ .usage = 99, .loaded = true, .pending = true },
-			      2000),
-			 0);
+	assert_int_equal(
+		eval(p, &r, &(struct proc){ .usage = 99, .loaded = true, .pending = true }, 2000),
+		0);
 	assert_int_equal(eval(p, &r, &(struct proc){ .usage = 99, .loaded = true }, 3000), 1);
 	policy__free(p);
 }

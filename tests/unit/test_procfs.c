@@ -80,13 +80,14 @@ static void cgroup_paths(void **state)
 	char v2[512], v1[512];
 
 	(void)state;
-	assert_int_equal(procfs__parse_cgroup(fixture("cgroup_hybrid.txt"), v2, sizeof(v2), v1,
-					      sizeof(v1)),
-			 0);
+	assert_int_equal(
+		procfs__parse_cgroup(fixture("cgroup_hybrid.txt"), v2, sizeof(v2), v1, sizeof(v1)),
+		0);
 	assert_string_equal(v2, "/");
 	assert_string_equal(v1, "/process_api/7f8e70234f9b9ebf2024db2067c99d6b");
 	procfs__parse_cgroup(fixture("cgroup_v1_docker.txt"), v2, sizeof(v2), v1, sizeof(v1));
-	assert_string_equal(v1, "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+	assert_string_equal(
+		v1, "/docker/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
 	procfs__parse_cgroup("3:cpu,memory:/x\n", v2, sizeof(v2), v1, sizeof(v1));
 	assert_string_equal(v1, "/x");
 	assert_string_equal(v2, "");
@@ -146,13 +147,14 @@ static void libc_in_maps(void **state)
 	char range[64], path[256];
 
 	(void)state;
-	assert_int_equal(libc__find("55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 42 /usr/bin/app\n"
-				    "7f12ff67c000-7f12ff6a2000 r--p 00000000 fe:00 10953230 "
-				    "/lib/x86_64-linux-gnu/libc.so.6\n"
-				    "7f12ff6a2000-7f12ff7f8000 r-xp 00026000 fe:00 10953230 "
-				    "/lib/x86_64-linux-gnu/libc.so.6\n",
-				    range, sizeof(range), path, sizeof(path)),
-			 LIBC_GLIBC);
+	assert_int_equal(
+		libc__find("55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 42 /usr/bin/app\n"
+			   "7f12ff67c000-7f12ff6a2000 r--p 00000000 fe:00 10953230 "
+			   "/lib/x86_64-linux-gnu/libc.so.6\n"
+			   "7f12ff6a2000-7f12ff7f8000 r-xp 00026000 fe:00 10953230 "
+			   "/lib/x86_64-linux-gnu/libc.so.6\n",
+			   range, sizeof(range), path, sizeof(path)),
+		LIBC_GLIBC);
 	assert_string_equal(range, "7f12ff67c000-7f12ff6a2000");
 	assert_string_equal(path, "/lib/x86_64-linux-gnu/libc.so.6");
 	assert_int_equal(libc__find("7f00-7f01 r-xp 0 fe:00 1 /lib/ld-musl-x86_64.so.1\n", range,
@@ -185,11 +187,16 @@ static void libc_symbols(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_invalid_utf8_comm), cmocka_unit_test(stat_kernel_thread),
+		cmocka_unit_test(stat_with_odd_comm),
+		cmocka_unit_test(stat_invalid_utf8_comm),
+		cmocka_unit_test(stat_kernel_thread),
 		cmocka_unit_test(stat_garbage),
-		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(container_ids),
-		cmocka_unit_test(limits),	      cmocka_unit_test(cgroup_prefix),
-		cmocka_unit_test(libc_in_maps),	      cmocka_unit_test(libc_symbols),
+		cmocka_unit_test(cgroup_paths),
+		cmocka_unit_test(container_ids),
+		cmocka_unit_test(limits),
+		cmocka_unit_test(cgroup_prefix),
+		cmocka_unit_test(libc_in_maps),
+		cmocka_unit_test(libc_symbols),
 	};
 
 	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);

@@ -79,11 +79,14 @@ static void kubepods_both_drivers(void **state)
 				   "  - match: { cgroup: \"/kubepods\" }\n");
 	struct proc_entry p[] = {
 		entry(10, "fs", 1, "0::/kubepods/burstable/pod1-2/abc\n"),
-		entry(11, "sd", 1, "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1_2.slice/cri-containerd-ab.scope\n"),
-		entry(12, "sd-guaranteed", 1, "0::/kubepods.slice/kubepods-pod3_4.slice/cri-containerd-cd.scope\n"),
+		entry(11, "sd", 1,
+		      "0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1_2.slice/cri-containerd-ab.scope\n"),
+		entry(12, "sd-guaranteed", 1,
+		      "0::/kubepods.slice/kubepods-pod3_4.slice/cri-containerd-cd.scope\n"),
 		entry(13, "fs-besteffort", 1, "0::/kubepods/besteffort/pod5/ef\n"),
 		/* hybrid hosts: the pod's path in a v1 hierarchy */
-		entry(14, "v1", 1, "9:name=systemd:/kubepods.slice/kubepods-besteffort.slice/x.scope\n0::/\n"),
+		entry(14, "v1", 1,
+		      "9:name=systemd:/kubepods.slice/kubepods-besteffort.slice/x.scope\n0::/\n"),
 		entry(15, "near-miss", 1, "0::/kubepods-x.slice/y.scope\n"),
 		entry(16, "near-miss", 1, "0::/kubepodsx/y\n"),
 		entry(17, "not-at-root", 1, "0::/system.slice/kubepods.slice\n"),
@@ -123,8 +126,10 @@ static void top_rss_hysteresis(void **state)
 				   "  - match: { comm: ^urgent$ }\n"
 				   "  - match: { top_rss: 2 }\n");
 	struct proc_entry p[] = {
-		entry(1, "big", 100, NULL), entry(2, "mid", 90, NULL),
-		entry(3, "spiky", 10, NULL), entry(4, "urgent", 1, NULL),
+		entry(1, "big", 100, NULL),
+		entry(2, "mid", 90, NULL),
+		entry(3, "spiky", 10, NULL),
+		entry(4, "urgent", 1, NULL),
 	};
 	struct top_rss_memory *mem;
 
@@ -202,7 +207,7 @@ static void top_rss_after_other_rules(void **state)
 				   "  - match: { comm: ^db$ }\n"
 				   "  - match: { comm: ^svc, top_rss: 2 }\n");
 	struct proc_entry p[] = {
-		entry(31, "db", 500, NULL), entry(32, "svc-a", 10, NULL),
+		entry(31, "db", 500, NULL),   entry(32, "svc-a", 10, NULL),
 		entry(33, "svc-b", 30, NULL), entry(34, "svc-c", 20, NULL),
 		entry(35, "huge", 900, NULL),
 	};

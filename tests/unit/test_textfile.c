@@ -388,17 +388,17 @@ static void config_refuses_loose_and_missing_dirs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(writes_the_file_and_nothing_else),
-	    T(link_at_final_name_is_replaced),
-	    T(links_at_temporary_names_are_not_followed),
-	    T(loose_directory_is_refused),
-	    T(sticky_directory_is_accepted),
-	    T(loose_ancestor_is_refused),
-	    T(paths_through_links_dots_and_slashes),
-	    T(foreign_owner_is_refused),
-	    T(remove_does_not_follow_links),
-	    T(refusal_is_logged_once),
-	    T(config_refuses_loose_and_missing_dirs),
+		T(writes_the_file_and_nothing_else),
+		T(link_at_final_name_is_replaced),
+		T(links_at_temporary_names_are_not_followed),
+		T(loose_directory_is_refused),
+		T(sticky_directory_is_accepted),
+		T(loose_ancestor_is_refused),
+		T(paths_through_links_dots_and_slashes),
+		T(foreign_owner_is_refused),
+		T(remove_does_not_follow_links),
+		T(refusal_is_logged_once),
+		T(config_refuses_loose_and_missing_dirs),
 	};
 
 	return cmocka_run_group_tests_name("textfile", tests, NULL, NULL);

@@ -28,7 +28,8 @@ static void valid_text_unchanged(void **state)
 {
 	(void)state;
 	CHECK("", "");
-	CHECK("\"quoted\" {braces} back\\slash\nnewline", "\"quoted\" {braces} back\\slash\nnewline");
+	CHECK("\"quoted\" {braces} back\\slash\nnewline",
+	      "\"quoted\" {braces} back\\slash\nnewline");
 	CHECK("é€𐍈\xf4\x8f\xbf\xbf", "é€𐍈\xf4\x8f\xbf\xbf"); /* 2, 3, 4 bytes, U+10FFFF */
 	CHECK("\xed\x9f\xbf\xee\x80\x80", "\xed\x9f\xbf\xee\x80\x80"); /* around the surrogates */
 }
@@ -37,8 +38,7 @@ static void invalid_bytes_replaced(void **state)
 {
 	(void)state;
 	/* Unicode 15, Table 3-8: each maximal subpart is one U+FFFD. */
-	CHECK("\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64",
-	      "a" R R R "b" R "c" R R "d");
+	CHECK("\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64", "a" R R R "b" R "c" R R "d");
 	CHECK("\xff\xfe", R R);
 	CHECK("\xc0\xaf", R R); /* overlong '/' */
 	CHECK("\xe0\x80\xaf", R R R); /* overlong, 3 bytes */
@@ -127,9 +127,11 @@ static void next_decodes(void **state)
 
 static void shortest_numbers(void **state)
 {
-	static const double values[] = { 0.024794836, 0.1, 0.1 + 0.2, 1.0 / 3, 5e-324,
-					 1.7976931348623157e308, -2.5e-7, 1e15, 123456789.125,
-					 0.30000000000000004 };
+	static const double values[] = { 0.024794836,	0.1,
+					 0.1 + 0.2,	1.0 / 3,
+					 5e-324,	1.7976931348623157e308,
+					 -2.5e-7,	1e15,
+					 123456789.125, 0.30000000000000004 };
 	char out[FORMAT_DOUBLE_LEN];
 
 	(void)state;

@@ -134,7 +134,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 		a->heap = NULL;
 	err = trim__new(&a->trim);
 	if (err)
-		goto destroy_uprobe;
+		goto destroy_heap;
 	trim = (struct policy_trim){ .request = request_trim, .ctx = a->trim };
 	err = policy__new(&trim, &a->policy);
 	if (err)
@@ -176,7 +176,7 @@ free_policy:
 	policy__free(a->policy);
 free_trim:
 	trim__free(a->trim);
-destroy_uprobe:
+destroy_heap:
 	heap__destroy(a->heap);
 	kernel__destroy(a->kernel);
 free_agent:

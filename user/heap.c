@@ -124,7 +124,7 @@ int heap__open(bool empty_probes, struct heap **out)
 	u->ncpus = libbpf_num_possible_cpus();
 	err = reaper__new(&u->reaper);
 	if (err)
-		goto free_uprobe;
+		goto free_heap;
 	u->skel = heap_bpf__open();
 	if (!u->skel) {
 		err = -errno;
@@ -160,7 +160,7 @@ destroy_skel:
 	heap_bpf__destroy(u->skel);
 free_reaper:
 	reaper__free(u->reaper);
-free_uprobe:
+free_heap:
 	pthread_cond_destroy(&u->work);
 	pthread_mutex_destroy(&u->lock);
 	free(u);

@@ -42,7 +42,7 @@ int kernel__open(struct kernel **out)
 	if (!l->skel) {
 		err = -errno;
 		log_error("cannot open the BPF object: %s", strerror(-err));
-		goto free_loader;
+		goto free_kernel;
 	}
 	err = mm_bpf__load(l->skel);
 	if (err) {
@@ -60,7 +60,7 @@ int kernel__open(struct kernel **out)
 
 destroy_skel:
 	mm_bpf__destroy(l->skel);
-free_loader:
+free_kernel:
 	free(l);
 	return err;
 }

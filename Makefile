@@ -55,7 +55,7 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format
+             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)
@@ -69,8 +69,8 @@ endif
 # A recipe that fails leaves no half-written target behind for the next make.
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
-.PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized targets \
-	fuzz fuzz-build soak
+.PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized \
+	targets fuzz fuzz-build soak install uninstall
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
@@ -148,6 +148,45 @@ fuzz-build: $(FUZZ_BINS)
 # Every harness for FUZZ_SECONDS (make test runs them briefly, see tests/run.sh).
 fuzz: deps fuzz-build
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Host install (README "Install on a host"). The agent goes to $(PREFIX)/sbin,
+# the hook to $(PREFIX)/lib/memtide, the unit to $(PREFIX)/lib/systemd/system
+# (systemd reads both /usr/local/lib/systemd/system and /usr/lib/systemd/system)
+# with ExecStart and Documentation pointing into PREFIX. The configuration is
+# always /etc/memtide/memtide.yaml, installed only if absent; uninstall removes
+# it only while it is the shipped file unchanged. DESTDIR stages into a tree.
+PREFIX    ?= /usr/local
+SBINDIR   := $(PREFIX)/sbin
+LIBDIR    := $(PREFIX)/lib/memtide
+UNITDIR   := $(PREFIX)/lib/systemd/system
+DOCDIR    := $(PREFIX)/share/doc/memtide
+CONFDIR   := /etc/memtide
+
+install: all
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(CONFDIR)
+	install -m 0755 $(OUTPUT)/memtide $(DESTDIR)$(SBINDIR)/memtide
+	install -m 0755 $(OUTPUT)/libmemtide_hook.so $(DESTDIR)$(LIBDIR)/libmemtide_hook.so
+	sed 's|/usr/local/|$(PREFIX)/|g' deploy/systemd/memtide.service >$(DESTDIR)$(UNITDIR)/memtide.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/memtide.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/memtide.service.tmp $(DESTDIR)$(UNITDIR)/memtide.service
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	@if [ -e $(DESTDIR)$(CONFDIR)/memtide.yaml ]; then \
+		echo "install: keeping $(DESTDIR)$(CONFDIR)/memtide.yaml"; \
+	else \
+		install -m 0644 config/memtide.yaml $(DESTDIR)$(CONFDIR)/memtide.yaml; \
+	fi
+	@[ -n "$(DESTDIR)" ] || echo "install: now systemctl daemon-reload && systemctl enable --now memtide"
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/memtide $(DESTDIR)$(LIBDIR)/libmemtide_hook.so \
+		$(DESTDIR)$(UNITDIR)/memtide.service $(DESTDIR)$(DOCDIR)/README.md
+	-rmdir $(DESTDIR)$(LIBDIR) $(DESTDIR)$(DOCDIR) 2>/dev/null
+	@if cmp -s config/memtide.yaml $(DESTDIR)$(CONFDIR)/memtide.yaml; then \
+		rm -f $(DESTDIR)$(CONFDIR)/memtide.yaml; rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null; \
+	elif [ -e $(DESTDIR)$(CONFDIR)/memtide.yaml ]; then \
+		echo "uninstall: keeping the modified $(DESTDIR)$(CONFDIR)/memtide.yaml"; \
+	fi; true
 
 run: deps $(OUTPUT)/memtide
 	$(OUTPUT)/memtide --config $(CONFIG)

@@ -165,7 +165,7 @@ int pods__parse_cgroup(const char *path, struct pod_identity *out)
 		if (n) {
 			if (pod_component(c, n, below_kubepods, found)) {
 				memcpy(uid, found, sizeof(uid));
-				/* A container above its pod is the node's (a node in a container). */
+				/* A container above its pod is the node's (kind). */
 				id[0] = '\0';
 			} else {
 				container_component(c, n, id);

@@ -169,8 +169,8 @@ static void rejections(void **state)
 	parse_bad("memory:\n  max_memory_mb: 1\n  max_memory_mb: 2\n",
 		  "t.yaml:3:3:", "duplicate key \"max_memory_mb\"");
 	parse_bad("memory: 5\n", "t.yaml:1:9:", "must be a mapping");
-	parse_bad("kubernetes:\n  pods_log_dir: var/log/pods\n", "t.yaml:2:17:",
-		  "must be an absolute path");
+	parse_bad("kubernetes:\n  pods_log_dir: var/log/pods\n",
+		  "t.yaml:2:17:", "must be an absolute path");
 	parse_bad("targets:\n  match: {}\n", "t.yaml:2:3:", "must be a list");
 	parse_bad("targets:\n  - heap: none\n", "t.yaml:2:5:", "needs a \"match\"");
 	parse_bad("targets:\n  - match: {}\n", "t.yaml:2:12:", "at least one of");

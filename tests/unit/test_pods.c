@@ -94,8 +94,8 @@ static void cgroup_outside_containers(void **state)
 	assert_int_equal(pods__parse_cgroup("/user.slice/user-pod" STATIC_UID ".slice", &id),
 			 -ENOENT);
 	/* A pod slice alone (a process in the pod, outside its containers). */
-	assert_int_equal(pods__parse_cgroup("/kubepods.slice/kubepods-pod" STATIC_UID ".slice", &id),
-			 0);
+	assert_int_equal(
+		pods__parse_cgroup("/kubepods.slice/kubepods-pod" STATIC_UID ".slice", &id), 0);
 	assert_string_equal(id.pod_uid, STATIC_UID);
 	assert_string_equal(id.container_id, "");
 }
@@ -112,7 +112,8 @@ static void pod_dirs(void **state)
 		"default__" UID,
 		"default_web_" UID "0",
 		"default_web_8d3f9c1e_5b2a_4f6e_9a7d_3c4b5e6f7a8b",
-		"default_we\xc3\xa9" "b_" UID,
+		"default_we\xc3\xa9"
+		"b_" UID,
 		"default_we\"b_" UID,
 		"default_we\nb_" UID,
 		"0123456789012345678901234567890123456789012345678901234567890123_web_" UID,
@@ -164,10 +165,9 @@ static void container_logs(void **state)
 	struct pod_identity id = { 0 };
 
 	(void)state;
-	assert_int_equal(
-		pods__parse_container_log("coredns-5d78c9869d-x7k2p_kube-system_coredns-" C2 ".log",
-					  &id),
-		0);
+	assert_int_equal(pods__parse_container_log(
+				 "coredns-5d78c9869d-x7k2p_kube-system_coredns-" C2 ".log", &id),
+			 0);
 	assert_string_equal(id.pod, "coredns-5d78c9869d-x7k2p");
 	assert_string_equal(id.namespace, "kube-system");
 	assert_string_equal(id.container, "coredns");
@@ -254,10 +254,8 @@ static void names_from_tree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cgroup_shapes),
-		cmocka_unit_test(cgroup_outside_containers),
-		cmocka_unit_test(pod_dirs),
-		cmocka_unit_test(container_logs),
+		cmocka_unit_test(cgroup_shapes),   cmocka_unit_test(cgroup_outside_containers),
+		cmocka_unit_test(pod_dirs),	   cmocka_unit_test(container_logs),
 		cmocka_unit_test(names_from_tree),
 	};
 

@@ -169,14 +169,10 @@ static void libc_symbols(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stat_with_odd_comm),
-		cmocka_unit_test(stat_invalid_utf8_comm),
-		cmocka_unit_test(stat_kernel_thread),
-		cmocka_unit_test(stat_garbage),
-		cmocka_unit_test(cgroup_paths),
-		cmocka_unit_test(limits),
-		cmocka_unit_test(cgroup_prefix),
-		cmocka_unit_test(libc_in_maps),
+		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_invalid_utf8_comm),
+		cmocka_unit_test(stat_kernel_thread), cmocka_unit_test(stat_garbage),
+		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(limits),
+		cmocka_unit_test(cgroup_prefix),      cmocka_unit_test(libc_in_maps),
 		cmocka_unit_test(libc_symbols),
 	};
 

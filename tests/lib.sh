@@ -226,3 +226,22 @@ memory_cgroup() {
 	fi
 	[ -n "$CG" ]
 }
+
+# in_cgroup DIR COMMAND...: COMMAND in the background, in cgroup DIR (made if
+# needed, in any hierarchy); prints its pid.
+in_cgroup() {
+	local dir=$1
+	shift
+	mkdir -p "$dir" || return 1
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$dir" "$@" >/dev/null 2>&1 &
+	echo $!
+}
+
+# remove_cgroups DIR...: each DIR, then its parents as long as they are empty
+# (shared parents stay while another test uses them), never a hierarchy's root.
+remove_cgroups() {
+	local d
+	for d in "$@"; do
+		while [ -n "$d" ] && ! mountpoint -q "$d" && rmdir "$d" 2>/dev/null; do d=${d%/*}; done
+	done
+}

@@ -58,8 +58,17 @@ static struct json_object *process(const struct snapshot *snap, const struct sam
 	json__add_int(o, "pid", s->pid, err);
 	json__add_string(o, "comm", s->comm, err);
 	json__add_string(o, "tier", heap_tier__name(s->tier), err);
-	if (s->container[0])
-		json__add_string(o, "container", s->container, err);
+	/* The same as the metrics' labels: each only when known. */
+	if (s->ident.namespace[0])
+		json__add_string(o, "namespace", s->ident.namespace, err);
+	if (s->ident.pod[0])
+		json__add_string(o, "pod", s->ident.pod, err);
+	if (s->ident.container[0])
+		json__add_string(o, "container", s->ident.container, err);
+	if (s->ident.pod_uid[0])
+		json__add_string(o, "pod_uid", s->ident.pod_uid, err);
+	if (s->ident.container_id[0])
+		json__add_string(o, "container_id", s->ident.container_id, err);
 	if (s->has_uprobe || s->has_hook)
 		sample__heap_view(s, &heap);
 	memory_fields(o, &snap->memory, s->has_uprobe || s->has_hook ? &heap : NULL,

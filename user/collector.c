@@ -28,7 +28,9 @@ int collector__new(struct kernel *kernel, struct heap *heap, struct trim *trim,
 	c->tracked = calloc(PROC_MAX_TRACKED, sizeof(*c->tracked));
 	c->spare = calloc(PROC_MAX_TRACKED, sizeof(*c->spare));
 	c->procs = malloc(MAX_SCAN * sizeof(*c->procs)); /* scan() clears what it uses */
-	if (!c->tracked || !c->spare || !c->procs || top_rss_memory__new(&c->top)) {
+	c->pod_names = pod_names__new();
+	if (!c->tracked || !c->spare || !c->procs || !c->pod_names ||
+	    top_rss_memory__new(&c->top)) {
 		collector__free(c);
 		return -ENOMEM;
 	}
@@ -46,6 +48,7 @@ void collector__free(struct collector *c)
 	if (!c)
 		return;
 	top_rss_memory__free(c->top);
+	pod_names__free(c->pod_names);
 	free(c->seen);
 	free(c->procs);
 	free(c->spare);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include "collector.h"
 #include "gc_window.h"
+#include "pods.h"
 #include "quota.h"
 #include "selector.h"
 #include "target_state.h"
@@ -50,6 +51,7 @@ struct collector {
 	uint64_t mem_total;
 	struct quota quota; /* heap-tier slots per user, counted anew each discovery */
 	struct top_rss_memory *top; /* top_rss hysteresis */
+	struct pod_names *pod_names; /* namespace, pod and container names */
 	uint64_t snapshots, evaluated; /* top_rss is evaluated once per snapshot */
 	struct {
 		proc_gone_fn fn;

@@ -12,7 +12,7 @@
 #include "log.h"
 #include "utf8.h"
 
-/* The process's cgroup paths (v2, v1 memory), read once for limit and container. */
+/* The process's cgroup paths (v2, v1 memory), read once for limit and identity. */
 struct cgroup_paths {
 	char v2[1024], v1[1024];
 };
@@ -44,10 +44,11 @@ static void fill_limit(struct collector *c, struct sample *s, const struct cgrou
 		s->limit_bytes ? 100.0 * (double)s->rss_bytes / (double)s->limit_bytes : 0;
 }
 
-static void fill_container(struct sample *s, const struct cgroup_paths *cg)
+/* The pod uid and container id its cgroup paths name, then the names. */
+static void fill_identity(struct collector *c, struct sample *s, const struct cgroup_paths *cg)
 {
-	if (procfs__container_id(cg->v2, s->container, sizeof(s->container)))
-		procfs__container_id(cg->v1, s->container, sizeof(s->container));
+	pods__parse_cgroups(cg->v2, cg->v1, &s->ident);
+	pod_names__resolve(c->pod_names, &s->ident);
 }
 
 static uint64_t pages(int64_t n)
@@ -165,6 +166,8 @@ struct snapshot *collector__snapshot(struct collector *c)
 	 * never the configuration a reload frees. */
 	snap->memory = c->cfg->memory;
 	snap->time = clock__unix();
+	pod_names__refresh(c->pod_names, c->cfg->kubernetes.pods_log_dir,
+			   c->cfg->kubernetes.containers_log_dir);
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		struct tracked *t = &c->tracked[i];
 		struct sample *s = &snap->samples[snap->n];
@@ -190,7 +193,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		fill_sample(s, p);
 		read_cgroup(t->pid, &cg);
 		fill_limit(c, s, &cg);
-		fill_container(s, &cg);
+		fill_identity(c, s, &cg);
 		fill_heap(c, t, &st, s);
 		snap->agent.targets_by_tier[t->tier]++;
 		if (t->tier != HEAP_NONE)

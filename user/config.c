@@ -78,6 +78,13 @@ static const struct key_spec alertmanager_keys[] = {
 };
 #undef AM
 
+#define KS(field) offsetof(struct kubernetes_config, field)
+static const struct key_spec kubernetes_keys[] = {
+	{ "pods_log_dir", K_ABSPATH, KS(pods_log_dir) },
+	{ "containers_log_dir", K_ABSPATH, KS(containers_log_dir) },
+};
+#undef KS
+
 /* Offsets into struct config: gc_min_interval is stored with the memory settings. */
 static const struct key_spec api_keys[] = {
 	{ "token_file", K_ABSPATH, offsetof(struct config, api.token_file) },
@@ -102,6 +109,7 @@ const struct config_section config_sections[] = {
 	{ "alerts", alerts_keys, N(alerts_keys), offsetof(struct config, alerts) },
 	{ "alertmanager", alertmanager_keys, N(alertmanager_keys),
 	  offsetof(struct config, alertmanager) },
+	{ "kubernetes", kubernetes_keys, N(kubernetes_keys), offsetof(struct config, kubernetes) },
 };
 const size_t config_n_sections = N(config_sections);
 
@@ -300,9 +308,14 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 
 		return load_table(c, v, &w);
 	}
+	if (strcmp(key, "kubernetes") == 0) {
+		struct table_walk w = TABLE("kubernetes", kubernetes_keys, &cfg->kubernetes);
+
+		return load_table(c, v, &w);
+	}
 	return config_fail(
 		c, v,
-		"unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager)",
+		"unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager, kubernetes)",
 		key);
 }
 
@@ -336,6 +349,11 @@ static int set_defaults(struct config *cfg)
 					      .history_size = 100 };
 	cfg->alertmanager.resend_interval_ms = 60000;
 	cfg->alertmanager.timeout_ms = 5000;
+	/* Where the kubelet writes them on every node (the DaemonSet mounts them). */
+	cfg->kubernetes.pods_log_dir = strdup("/var/log/pods");
+	cfg->kubernetes.containers_log_dir = strdup("/var/log/containers");
+	if (!cfg->kubernetes.pods_log_dir || !cfg->kubernetes.containers_log_dir)
+		return -ENOMEM;
 	return cfg->exporter.listen.host && cfg->push.job ? 0 : -ENOMEM;
 }
 
@@ -447,6 +465,8 @@ void config__free(struct config *cfg)
 	free(cfg->alertmanager.url);
 	free(cfg->api.token_file);
 	free(cfg->api.token);
+	free(cfg->kubernetes.pods_log_dir);
+	free(cfg->kubernetes.containers_log_dir);
 	free(cfg->path);
 	free(cfg);
 }

@@ -78,6 +78,11 @@ struct alertmanager_config {
 	uint64_t timeout_ms;
 };
 
+struct kubernetes_config {
+	char *pods_log_dir; /* NULL: no pod names */
+	char *containers_log_dir; /* NULL: no container names */
+};
+
 struct config {
 	char *path;
 	struct memory_config memory;
@@ -88,6 +93,7 @@ struct config {
 	struct api_config api;
 	struct alerts_config alerts;
 	struct alertmanager_config alertmanager;
+	struct kubernetes_config kubernetes;
 };
 
 /* Reads and validates @path. On error returns -errno (-EINVAL for content

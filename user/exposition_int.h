@@ -7,13 +7,15 @@
 #include "exposition.h"
 #include "exposition_text.h"
 
+/* pid, comm, five of the pod identity, one more. */
 #define MAX_LABELS 8
 
 /* A per-process value, read from each sample; a predicate picks the samples. */
 typedef double (*sample_get)(const struct sample *s);
 typedef bool (*sample_pred)(const struct sample *s);
 
-/* pid, comm and (when known) container, plus up to one extra label. */
+/* pid, comm and the pod identity's labels that are known (namespace, pod,
+ * container, pod_uid, container_id), plus up to one extra label. */
 size_t expo_process_labels(const struct sample *s, char pid[16], struct label *l,
 			   const char *extra_name, const char *extra_value);
 /* One family; samples whose value is not finite (unknown to their tier) are left out. */

@@ -110,17 +110,24 @@ void expo__histogram(struct buf *b, const char *name, const struct label *l, siz
 	buf__addf(b, " %llu\n", (unsigned long long)cumulative);
 }
 
-/* pid, comm and (when known) container, plus up to one extra label. */
+/* pid, comm and the pod identity's labels that are known, plus up to one extra label. */
 size_t expo_process_labels(const struct sample *s, char pid[16], struct label *l,
 			   const char *extra_name, const char *extra_value)
 {
+	const struct pod_identity *id = &s->ident;
+	const struct label pod[] = { { "namespace", id->namespace },
+				     { "pod", id->pod },
+				     { "container", id->container },
+				     { "pod_uid", id->pod_uid },
+				     { "container_id", id->container_id } };
 	size_t n = 0;
 
 	snprintf(pid, 16, "%d", s->pid);
 	l[n++] = (struct label){ "pid", pid };
 	l[n++] = (struct label){ "comm", s->comm };
-	if (s->container[0])
-		l[n++] = (struct label){ "container", s->container };
+	for (size_t i = 0; i < sizeof(pod) / sizeof(pod[0]); i++)
+		if (pod[i].value[0])
+			l[n++] = pod[i];
 	if (extra_name)
 		l[n++] = (struct label){ extra_name, extra_value };
 	return n;

@@ -154,35 +154,6 @@ int procfs__parse_limit(const char *buf, uint64_t *bytes)
 	return errno || (*end && *end != '\n') ? -EINVAL : 0;
 }
 
-static bool is_hex_run(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!isxdigit((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-/*
- * Runtimes name the container in the last path component: "docker-<id>.scope",
- * "cri-containerd-<id>.scope", "crio-<id>.scope", or cgroupfs-style "/docker/<id>".
- */
-int procfs__container_id(const char *cgroup_path, char *out, size_t len)
-{
-	const char *last = strrchr(cgroup_path, '/');
-	const char *id;
-	size_t n;
-
-	last = last ? last + 1 : cgroup_path;
-	id = strrchr(last, '-');
-	id = id ? id + 1 : last;
-	n = strcspn(id, ".");
-	if (n != 64 || !is_hex_run(id, n) || len < 13)
-		return -ENOENT;
-	memcpy(out, id, 12);
-	out[12] = '\0';
-	return 0;
-}
-
 ssize_t procfs__read(const char *path, char *buf, size_t size)
 {
 	ssize_t n, total = 0;

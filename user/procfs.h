@@ -31,8 +31,6 @@ int procfs__parse_cgroup(const char *buf, char *v2, size_t v2_len, char *v1_memo
 int procfs__parse_meminfo_total(const char *buf, uint64_t *bytes);
 /* memory.max or memory.limit_in_bytes; "max" reads as UINT64_MAX. */
 int procfs__parse_limit(const char *buf, uint64_t *bytes);
-/* Short container id (12 hex) named by a cgroup path, or -ENOENT. */
-int procfs__container_id(const char *cgroup_path, char *out, size_t len);
 
 /* Reads a whole (small) file, NUL-terminated; returns length or -errno. */
 ssize_t procfs__read(const char *path, char *buf, size_t size);

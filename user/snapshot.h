@@ -14,6 +14,7 @@
 #include "config.h"
 #include "heap_types.h" /* the heap tiers' figures, shared with the BPF side */
 #include "node.h"
+#include "pods.h"
 #include "procfs.h"
 #include "push_stats.h"
 #include "target_state.h"
@@ -32,7 +33,7 @@ struct sample {
 	int pid;
 	uint64_t start_ticks; /* with pid, identifies the process */
 	char comm[PROC_COMM_LEN + 1];
-	char container[16]; /* empty when the cgroup names none */
+	struct pod_identity ident; /* what its cgroup and the kubelet say; empty: unknown */
 	enum heap_tier tier;
 	uint64_t rss_bytes, anon_bytes, file_bytes, shmem_bytes, swap_bytes, rss_peak_bytes;
 	uint64_t minflt, majflt;

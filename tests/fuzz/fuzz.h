@@ -86,7 +86,7 @@ static inline bool fuzz_bool(struct fuzz_in *in)
 }
 
 /*
- * A fixed-size string field (comm, container): a length byte, then that many
+ * A fixed-size string field (comm, the pod identity's): a length byte, then that many
  * arbitrary bytes (at most @size - 1), NUL-terminated within the field. The
  * bytes may hold NULs of their own, as a field copied from the kernel can.
  */
@@ -182,7 +182,11 @@ static inline void fuzz_sample(struct fuzz_in *in, struct sample *s)
 	s->pid = fuzz_int(in);
 	s->start_ticks = fuzz_u64(in);
 	fuzz_field(in, s->comm, sizeof(s->comm));
-	fuzz_field(in, s->container, sizeof(s->container));
+	fuzz_field(in, s->ident.namespace, sizeof(s->ident.namespace));
+	fuzz_field(in, s->ident.pod, sizeof(s->ident.pod));
+	fuzz_field(in, s->ident.container, sizeof(s->ident.container));
+	fuzz_field(in, s->ident.pod_uid, sizeof(s->ident.pod_uid));
+	fuzz_field(in, s->ident.container_id, sizeof(s->ident.container_id));
 	s->tier = (enum heap_tier)(fuzz_u8(in) % (HEAP_HOOK + 1));
 	s->rss_bytes = fuzz_u64(in);
 	s->anon_bytes = fuzz_u64(in);

@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The /proc and cgroup parsers on any file text: stat, status, meminfo,
- * cgroup (with roomy and with tiny output buffers), container ids, and the
- * selector's cgroup prefix match, whose prefix is the input's first line.
+ * cgroup (with roomy and with tiny output buffers), the pod identity from
+ * cgroup paths and from the kubelet's log entry names (the input's first
+ * line), and the selector's cgroup prefix match, whose prefix is that line.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz.h"
+#include "pods.h"
 #include "procfs.h"
 #include "selector.h"
 
@@ -22,13 +24,48 @@ static char *exact(size_t len)
 	return p;
 }
 
-static void container_id(const char *path, size_t len)
+static bool all_hex(const char *s)
 {
-	char *id = exact(len);
+	return strspn(s, "0123456789abcdef") == strlen(s);
+}
 
-	if (!procfs__container_id(path, id, len))
-		FUZZ_CHECK(len >= 13 && strlen(id) == 12);
-	free(id);
+/* Whatever a name's source, what comes out is a name Kubernetes would accept:
+ * label values that need no escaping. */
+static void check_identity(const struct pod_identity *id)
+{
+	const char *names[] = { id->namespace, id->pod, id->container };
+
+	for (size_t i = 0; i < 3; i++)
+		FUZZ_CHECK(strspn(names[i], "abcdefghijklmnopqrstuvwxyz0123456789-.") ==
+			   strlen(names[i]));
+	FUZZ_CHECK(!strchr(id->namespace, '.') && !strchr(id->container, '.'));
+	FUZZ_CHECK(strlen(id->pod_uid) == 0 || strlen(id->pod_uid) == 32 ||
+		   strlen(id->pod_uid) == POD_UID_LEN);
+	FUZZ_CHECK(strspn(id->pod_uid, "0123456789abcdef-") == strlen(id->pod_uid));
+	FUZZ_CHECK(!id->container_id[0] ||
+		   (strlen(id->container_id) == POD_CONTAINER_ID_LEN && all_hex(id->container_id)));
+}
+
+static void identity(const char *v2, const char *v1)
+{
+	struct pod_identity id = { 0 };
+
+	if (!pods__parse_cgroups(v2, v1, &id))
+		FUZZ_CHECK(id.pod_uid[0] || id.container_id[0]);
+	check_identity(&id);
+}
+
+static void names(const char *line)
+{
+	struct pod_identity id = { 0 };
+
+	if (!pods__parse_pod_dir(line, &id))
+		FUZZ_CHECK(id.namespace[0] && id.pod[0] && id.pod_uid[0]);
+	check_identity(&id);
+	memset(&id, 0, sizeof(id));
+	if (!pods__parse_container_log(line, &id))
+		FUZZ_CHECK(id.namespace[0] && id.pod[0] && id.container[0] && id.container_id[0]);
+	check_identity(&id);
 }
 
 static void cgroup(const char *text, size_t v2_len, size_t v1_len)
@@ -38,12 +75,9 @@ static void cgroup(const char *text, size_t v2_len, size_t v1_len)
 	if (!procfs__parse_cgroup(text, v2, v2_len, v1, v1_len)) {
 		FUZZ_CHECK(!v2_len || strlen(v2) < v2_len);
 		FUZZ_CHECK(!v1_len || strlen(v1) < v1_len);
-		if (v2_len) {
-			container_id(v2, 13);
+		identity(v2_len ? v2 : "", v1_len ? v1 : "");
+		if (v2_len)
 			selector__cgroup_matches(text, v2);
-		}
-		if (v1_len)
-			container_id(v1, 13);
 	}
 	free(v2);
 	free(v1);
@@ -67,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	prefix = strndup(text, strcspn(text, "\n"));
 	if (!prefix)
 		abort();
-	container_id(prefix, 13);
-	container_id(prefix, size % 16);
+	identity(prefix, text);
+	names(prefix);
 	selector__cgroup_matches(text, prefix);
 	selector__cgroup_matches(text, "/");
 	free(prefix);

@@ -13,30 +13,16 @@ CG_FS="$CGV2/kubepods/burstable/pod$uid/$(printf 'a%063x' $$)"
 CG_SD="$CGV2/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid//-/_}.slice/cri-containerd-$(printf 'b%063x' $$).scope"
 CG_NO="$CGV2/kubepods$$.slice" # a near miss: not kubepods, nor below it
 
-remove_cgroups() {
-	local d
-	for d in "$CG_FS" "$CG_SD" "$CG_NO"; do
-		# Leaf first; the shared parents go only if nobody else uses them.
-		while [ "$d" != "$CGV2" ] && rmdir "$d" 2>/dev/null; do d=${d%/*}; done
-	done
-}
-trap 'cleanup; remove_cgroups' EXIT
-
-# in_cgroup DIR: a sleep in DIR; prints its pid.
-in_cgroup() {
-	mkdir -p "$1" || return 1
-	sh -c "echo \$\$ >'$1/cgroup.procs' && exec sleep 600" >/dev/null 2>&1 &
-	echo $!
-}
+trap 'cleanup; remove_cgroups "$CG_FS" "$CG_SD" "$CG_NO"' EXIT
 
 reported() { scrape | grep -q "^memory_sys_bytes{pid=\"$1\""; }
 
 if [ -z "$CGV2" ]; then
 	not_ok "a cgroup v2 hierarchy is mounted" "none in /proc/mounts"
 else
-	FS_PID=$(in_cgroup "$CG_FS")
-	SD_PID=$(in_cgroup "$CG_SD")
-	NO_PID=$(in_cgroup "$CG_NO")
+	FS_PID=$(in_cgroup "$CG_FS" sleep 600)
+	SD_PID=$(in_cgroup "$CG_SD" sleep 600)
+	NO_PID=$(in_cgroup "$CG_NO" sleep 600)
 	PIDS+=("$FS_PID" "$SD_PID" "$NO_PID")
 	wait_until 5 grep -q "kubepods-burstable-pod" "/proc/$SD_PID/cgroup"
 	sed 's/^/# /' "/proc/$FS_PID/cgroup" | grep '0::'

@@ -26,12 +26,19 @@ static struct snapshot *fixture(double usage_a, double usage_b)
 					 .rss_bytes = 1000,
 					 .limit_bytes = 1 << 20,
 					 .usage_percent = usage_a };
-	s->samples[1] = (struct sample){ .pid = 11,
-					 .comm = "db",
-					 .container = "0123456789ab",
-					 .rss_bytes = 3000,
-					 .limit_bytes = 2 << 20,
-					 .usage_percent = usage_b };
+	s->samples[1] = (struct sample){
+		.pid = 11,
+		.comm = "db",
+		.ident = { .namespace = "shop",
+			   .pod = "db-0",
+			   .container = "postgres",
+			   .pod_uid = "8d3f9c1e-5b2a-4f6e-9a7d-3c4b5e6f7a8b",
+			   .container_id =
+				   "4f1c2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f" },
+		.rss_bytes = 3000,
+		.limit_bytes = 2 << 20,
+		.usage_percent = usage_b
+	};
 	s->agent.bpf_ok = true;
 	return s;
 }
@@ -64,7 +71,12 @@ static void stats_document(void **state)
 		strstr(out, "{\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"none\","));
 	assert_non_null(strstr(
 		out,
-		"\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\""));
+		"\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"namespace\":\"shop\","
+		"\"pod\":\"db-0\",\"container\":\"postgres\",\"pod_uid\":\"8d3f9c1e-5b2a-4f6e-9a7d-3c4b5e6f7a8b\","
+		"\"container_id\":\"4f1c2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f\""));
+	/* Outside pods: no pod field at all (as no label). */
+	assert_null(
+		strstr(out, "\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"none\",\"n"));
 	free(out);
 	out = render(api__stats, s, 11, &rc);
 	assert_int_equal(rc, 0);
@@ -104,7 +116,9 @@ static void heap_fields_when_known(void **state)
 		"\"pid\":10,\"comm\":\"a\\\"b\\\\c\\u0001\",\"tier\":\"uprobe\",\"alloc_bytes\":600,"));
 	assert_non_null(strstr(
 		out,
-		"\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"container\":\"0123456789ab\",\"alloc_bytes\":null,"));
+		"\"pid\":11,\"comm\":\"db\",\"tier\":\"none\",\"namespace\":\"shop\","
+		"\"pod\":\"db-0\",\"container\":\"postgres\",\"pod_uid\":\"8d3f9c1e-5b2a-4f6e-9a7d-3c4b5e6f7a8b\","
+		"\"container_id\":\"4f1c2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f\",\"alloc_bytes\":null,"));
 	free(out);
 	/* Frees of blocks from before the probes never make live figures negative. */
 	s->samples[0].heap.live_bytes = -4096;

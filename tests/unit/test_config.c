@@ -62,6 +62,8 @@ static void defaults_are_the_spec(void **state)
 	assert_int_equal(cfg->push.timeout_ms, 5000);
 	assert_true(cfg->push.delete_on_shutdown);
 	assert_null(cfg->api.token);
+	assert_string_equal(cfg->kubernetes.pods_log_dir, "/var/log/pods");
+	assert_string_equal(cfg->kubernetes.containers_log_dir, "/var/log/containers");
 	/* No targets section: the largest 10 processes, kernel tier. */
 	assert_int_equal(cfg->n_targets, 1);
 	assert_int_equal(cfg->targets[0].top_rss, 10);
@@ -167,6 +169,8 @@ static void rejections(void **state)
 	parse_bad("memory:\n  max_memory_mb: 1\n  max_memory_mb: 2\n",
 		  "t.yaml:3:3:", "duplicate key \"max_memory_mb\"");
 	parse_bad("memory: 5\n", "t.yaml:1:9:", "must be a mapping");
+	parse_bad("kubernetes:\n  pods_log_dir: var/log/pods\n",
+		  "t.yaml:2:17:", "must be an absolute path");
 	parse_bad("targets:\n  match: {}\n", "t.yaml:2:3:", "must be a list");
 	parse_bad("targets:\n  - heap: none\n", "t.yaml:2:5:", "needs a \"match\"");
 	parse_bad("targets:\n  - match: {}\n", "t.yaml:2:12:", "at least one of");
@@ -351,6 +355,12 @@ static void print_round_trips(void **state)
 	assert_non_null(strstr(out, "\n  listen: \"127.0.0.1:9464\"\n"));
 	assert_non_null(strstr(out, "\n  url: \"\"\n  job: \"memtide\"\n"));
 	assert_non_null(strstr(out, "\n  interval: 30s\n"));
+	assert_non_null(strstr(out, "\nkubernetes:\n  pods_log_dir: \"/var/log/pods\"\n"
+				    "  containers_log_dir: \"/var/log/containers\"\n"));
+	free(out);
+	/* Empty: no names from that directory, and it stays so. */
+	out = print_twice("kubernetes: { pods_log_dir: \"\", containers_log_dir: /srv/c }\n");
+	assert_non_null(strstr(out, "\n  pods_log_dir: \"\"\n  containers_log_dir: \"/srv/c\"\n"));
 	free(out);
 	/* Every kind of value, and strings YAML must read back unchanged. */
 	out = print_twice(

@@ -91,14 +91,29 @@ static void families_grouped(void **state)
 					 .limit_bytes = 1 << 20,
 					 .usage_percent = 0.390625 };
 	s->samples[1] = (struct sample){
-		.pid = 11, .comm = "db", .container = "0123456789ab", .minflt = 5, .majflt = 1
+		.pid = 11,
+		.comm = "db",
+		.ident = { .namespace = "shop",
+			   .pod = "db-0",
+			   .container = "postgres",
+			   .pod_uid = "8d3f9c1e-5b2a-4f6e-9a7d-3c4b5e6f7a8b",
+			   .container_id =
+				   "4f1c2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f" },
+		.minflt = 5,
+		.majflt = 1
 	};
 	buf__init(&b, 1 << 20);
 	assert_int_equal(exposition__render(s, &b), 0);
 	assert_non_null(strstr(b.data, "memory_sys_bytes{pid=\"10\",comm=\"web\\\"srv\"} 4096\n"));
 	assert_non_null(strstr(b.data, "memory_max_memory_mb{pid=\"10\",comm=\"web\\\"srv\"} 1\n"));
-	assert_non_null(strstr(b.data, "memory_page_faults_total{pid=\"11\",comm=\"db\","
-				       "container=\"0123456789ab\",kind=\"major\"} 1\n"));
+	/* Every label a process can have, in this order, with one more (kind). */
+	assert_non_null(strstr(
+		b.data,
+		"memory_page_faults_total{pid=\"11\",comm=\"db\","
+		"namespace=\"shop\",pod=\"db-0\",container=\"postgres\","
+		"pod_uid=\"8d3f9c1e-5b2a-4f6e-9a7d-3c4b5e6f7a8b\","
+		"container_id=\"4f1c2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f\","
+		"kind=\"major\"} 1\n"));
 	assert_non_null(strstr(b.data, "# TYPE memory_page_faults_total counter\n"));
 	assert_non_null(strstr(b.data, "memtide_build_info{version="));
 	text = strdup(b.data);

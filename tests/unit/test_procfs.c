@@ -95,24 +95,6 @@ static void cgroup_paths(void **state)
 			 -ENOENT);
 }
 
-static void container_ids(void **state)
-{
-	char v2[512], v1[512], id[16];
-
-	(void)state;
-	procfs__parse_cgroup(fixture("cgroup_v2_k8s.txt"), v2, sizeof(v2), v1, sizeof(v1));
-	assert_int_equal(procfs__container_id(v2, id, sizeof(id)), 0);
-	assert_string_equal(id, "4f1c2a3b4c5d");
-	procfs__parse_cgroup(fixture("cgroup_v1_docker.txt"), v2, sizeof(v2), v1, sizeof(v1));
-	assert_int_equal(procfs__container_id(v1, id, sizeof(id)), 0);
-	assert_string_equal(id, "0123456789ab");
-	assert_int_equal(procfs__container_id("/process_api/7f8e70234f9b9ebf2024db2067c99d6b", id,
-					      sizeof(id)),
-			 -ENOENT);
-	assert_int_equal(procfs__container_id("/user.slice/user-1000.slice", id, sizeof(id)),
-			 -ENOENT);
-}
-
 static void limits(void **state)
 {
 	uint64_t v;
@@ -187,15 +169,10 @@ static void libc_symbols(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(stat_with_odd_comm),
-		cmocka_unit_test(stat_invalid_utf8_comm),
-		cmocka_unit_test(stat_kernel_thread),
-		cmocka_unit_test(stat_garbage),
-		cmocka_unit_test(cgroup_paths),
-		cmocka_unit_test(container_ids),
-		cmocka_unit_test(limits),
-		cmocka_unit_test(cgroup_prefix),
-		cmocka_unit_test(libc_in_maps),
+		cmocka_unit_test(stat_with_odd_comm), cmocka_unit_test(stat_invalid_utf8_comm),
+		cmocka_unit_test(stat_kernel_thread), cmocka_unit_test(stat_garbage),
+		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(limits),
+		cmocka_unit_test(cgroup_prefix),      cmocka_unit_test(libc_in_maps),
 		cmocka_unit_test(libc_symbols),
 	};
 

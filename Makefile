@@ -149,9 +149,9 @@ bench: deps all $(BENCH_BINS)
 # podman with runc, a Debian 12 base made from Debian's packages by mmdebstrap (no
 # registry needed), python3-yaml and npm for the manifests' checks. The base is
 # imported once (its tarball cached in build/image/), so later builds reuse podman's
-# layer cache. IMAGE names the result; it is also tagged memtide:latest.
+# layer cache. IMAGE_TAGS name the result.
 IMAGE_PKGS := podman runc mmdebstrap python3-yaml
-IMAGE      ?= localhost/memtide:$(VERSION)
+IMAGE_TAGS ?= localhost/memtide:$(VERSION) localhost/memtide:latest
 IMAGE_BASE := localhost/memtide-base:bookworm
 PODMAN     := CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/deploy/podman/containers.conf} podman
 
@@ -167,7 +167,7 @@ image: deps-image
 	@$(PODMAN) image exists $(IMAGE_BASE) || { $(MAKE) --no-print-directory build/image/base.tar && \
 		$(PODMAN) import -q build/image/base.tar $(IMAGE_BASE) >/dev/null; }
 	$(PODMAN) build -q --network host -f deploy/Containerfile --build-arg BASE=$(IMAGE_BASE) \
-		--build-arg VERSION=$(VERSION) -t $(IMAGE) -t localhost/memtide:latest .
+		--build-arg VERSION=$(VERSION) $(addprefix -t ,$(IMAGE_TAGS)) .
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h

@@ -41,7 +41,7 @@ REMAP=("$CM=$WORK/cfg" "memtide-api-token=$WORK/tok" "/var/lib/memtide=$WORK/lib
 # --- the init container puts the hook on the "node" ---
 mapfile -t INIT < <($KUBE podman "$DIR" hook-library "$IMG" "${REMAP[@]}")
 podman run --rm "${INIT[@]}" >"$WORK/init.log" 2>&1
-podman run --rm --network=none --entrypoint cat "$IMG" /usr/lib/memtide/libmemtide_hook.so >"$WORK/image-hook.so"
+podman run --rm --pull=never --network=none --entrypoint cat "$IMG" /usr/lib/memtide/libmemtide_hook.so >"$WORK/image-hook.so"
 check "the init container copies the hook library to the host directory" cmp -s "$WORK/lib/libmemtide_hook.so" "$WORK/image-hook.so"
 mapfile -t AGENT < <($KUBE podman "$DIR" memtide "$IMG" "${REMAP[@]}")
 sed -i 's/^\(  monitor_interval:\) 30s/\1 1s/' "$WORK/cfg/memtide.yaml"
@@ -73,7 +73,7 @@ workload() {
 	[ -n "${3:-}" ] && mapfile -t args < <($KUBE podman "$DIR/examples/hooked-workload.yaml" app "$IMG" "/var/lib/memtide=$WORK/lib" | sed '$d')
 	NAMES+=("mtpod-$1-$$")
 	cp "$ROOT/build/targets/heapdriver" "$WORK/$1"
-	spawn "$1" podman run -i --rm --name "mtpod-$1-$$" --cgroup-parent="$CGROUP" "${args[@]}" \
+	spawn "$1" podman run -i --rm --pull=never --name "mtpod-$1-$$" --cgroup-parent="$CGROUP" "${args[@]}" \
 		--memory="$2" --env=MEMTIDE_HOOK_INTERVAL_MS=500 -v "$WORK/$1:/$1:ro" --entrypoint "/$1" "$IMG"
 	ready "$1" || return 1
 	hpid=$(podman inspect -f '{{.State.Pid}}' "mtpod-$1-$$")

@@ -23,7 +23,7 @@ version=$(git -C "$WORK/clone" describe --always --dirty)
 out=$(podman run --rm --pull=never --network=none "$TAG" --version 2>&1)
 echo "# podman run $TAG --version: $out"
 check "podman run of the image with --version prints the clone's version" test "$out" = "memtide $version"
-check "the image's default configuration is valid" podman run --rm --pull=never --network=none "$TAG" --check-config /etc/memtide/memtide.yaml
+check "the image's default configuration is valid" sh -c "podman run --rm --pull=never --network=none $TAG --check-config /etc/memtide/memtide.yaml >/dev/null"
 check "the runtime stage has no compiler" podman run --rm --pull=never --network=none --entrypoint /bin/sh "$TAG" -c '! command -v cc && ! command -v clang'
 check "the agent, hook and configuration: read-only, owned by nobody" test "$(podman run --rm --pull=never --network=none --entrypoint stat "$TAG" -c '%u %a %n' /usr/bin/memtide /usr/lib/memtide/libmemtide_hook.so /etc/memtide/memtide.yaml | tr '\n' '|')" = "65534 555 /usr/bin/memtide|65534 444 /usr/lib/memtide/libmemtide_hook.so|65534 444 /etc/memtide/memtide.yaml|"
 echo "# image size: $(podman image inspect -f '{{.Size}}' "$TAG") bytes"

@@ -7,7 +7,9 @@
 # into build/npm), and passes the policy checks the schemas miss (kube.py policy).
 . "$(dirname "$0")/../lib.sh"
 
-KUBE="python3 $ROOT/tests/deploy/kube.py"
+# Debian's python3 with python3-yaml (make deps-image), whatever python3 PATH finds first.
+PY=/usr/bin/python3
+KUBE="$PY $ROOT/tests/deploy/kube.py"
 DIR=$ROOT/deploy/kubernetes
 NPM=$ROOT/build/npm
 export NODE_PATH=$NPM/node_modules
@@ -31,7 +33,7 @@ for d in "$DIR" "$DIR/overlays/privileged"; do
 		sh -c "! grep '^invalid' '$WORK/valid.out'"
 	if command -v kubectl >/dev/null; then
 		kubectl kustomize "$d" >"$WORK/kubectl.yaml" 2>"$WORK/kubectl.err"
-		check "$name: kubectl kustomize renders the same objects" python3 -c '
+		check "$name: kubectl kustomize renders the same objects" $PY -c '
 import json, re, sys, yaml
 norm = lambda s: re.sub(r"memtide-config-[0-9a-z]+", "memtide-config-H", json.dumps(s, sort_keys=True))
 a = sorted(norm(o) for o in yaml.safe_load_all(open(sys.argv[1])) if o)
@@ -43,7 +45,7 @@ $KUBE json "$DIR/examples/hooked-workload.yaml" | validate >"$WORK/valid.out"
 check "examples/hooked-workload.yaml valid against the API schemas" grep -q '^valid Deployment/hooked-workload' "$WORK/valid.out"
 
 # The validator rejects what the API would: a capability list given as a string.
-$KUBE json "$DIR" | python3 -c '
+$KUBE json "$DIR" | $PY -c '
 import json, sys
 objs = json.load(sys.stdin)
 for o in objs:
@@ -61,7 +63,7 @@ check "the policy checks ran" test "$(grep -c '^ok' "$WORK/policy.out")" -ge 30
 $KUBE policy "$DIR/overlays/privileged" "$ROOT/config/production.yaml" | grep '^not ok' | cut -d: -f1 >"$WORK/priv.out"
 check "the privileged overlay: the agent privileged, all else the default's" \
 	test "$(tr '\n' '|' <"$WORK/priv.out")" = "not ok - memtide|not ok - memtide|not ok - memtide|"
-check "the privileged overlay's agent is privileged" python3 -c '
+check "the privileged overlay's agent is privileged" $PY -c '
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:])
 def strip(objs):
@@ -74,7 +76,7 @@ sys.exit(not (ds["spec"]["template"]["spec"]["containers"][0]["securityContext"]
               and strip(a) == strip(b)))' <(cd "$WORK" && $KUBE json "$DIR") <(cd "$WORK" && $KUBE json "$DIR/overlays/privileged")
 
 # --- the shipped configuration is one the agent takes (the token from a file here) ---
-$KUBE json "$DIR" | python3 -c '
+$KUBE json "$DIR" | $PY -c '
 import json, sys
 cm = [o for o in json.load(sys.stdin) if o["kind"] == "ConfigMap"][0]
 print(cm["data"]["memtide.yaml"].replace("/etc/memtide-token/token", sys.argv[1]), end="")' "$WORK/token" >"$WORK/memtide.yaml"

@@ -12,7 +12,9 @@
 . "$(dirname "$0")/../lib.sh"
 
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/deploy/podman/containers.conf}
-KUBE="python3 $ROOT/tests/deploy/kube.py"
+# Debian's python3 with python3-yaml (make deps-image), whatever python3 PATH finds first.
+PY=/usr/bin/python3
+KUBE="$PY $ROOT/tests/deploy/kube.py"
 DIR=$ROOT/deploy/kubernetes
 IMG=localhost/memtide:latest
 POD=pod$(cat /proc/sys/kernel/random/uuid)

@@ -11,13 +11,15 @@
 PY=/usr/bin/python3
 KUBE="$PY $ROOT/tests/deploy/kube.py"
 DIR=$ROOT/deploy/kubernetes
-NPM=$ROOT/build/npm
+# 4.x: the last that runs on Debian 12's Node.js 18 (5.x wants 22).
+MODELS="kubernetes-models@4.5.1 @kubernetes-models/prometheus-operator@4.4.4"
+NPM=$ROOT/build/npm/kubernetes-models-4.5.1
 export NODE_PATH=$NPM/node_modules
 
 if [ ! -d "$NPM/node_modules/@kubernetes-models/prometheus-operator" ]; then
 	mkdir -p "$NPM"
 	npm install --prefix "$NPM" --no-audit --no-fund --no-save --loglevel=error \
-		kubernetes-models@5.1.0 @kubernetes-models/prometheus-operator@6.0.0 >"$WORK/npm.log" 2>&1 ||
+		$MODELS >"$WORK/npm.log" 2>&1 ||
 		{ not_ok "npm install of the schema packages" "$(tail -3 "$WORK/npm.log")"; exit 1; }
 fi
 # ES modules resolve packages from the script's directory upwards, not NODE_PATH.

@@ -16,7 +16,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/deploy/podman/containers.conf}
 PY=/usr/bin/python3
 KUBE="$PY $ROOT/tests/deploy/kube.py"
 DIR=$ROOT/deploy/kubernetes
-IMG=localhost/memtide:latest
+IMG=localhost/memtide:test-pod
 POD=pod$(cat /proc/sys/kernel/random/uuid)
 CGROUP=/kubepods/burstable/$POD
 NAMES=()
@@ -30,7 +30,7 @@ pod_cleanup() {
 }
 trap pod_cleanup EXIT
 
-make -s -C "$ROOT" image >"$WORK/image.log" 2>&1 || { not_ok "make image" "$(tail -3 "$WORK/image.log")"; exit 1; }
+make -s -C "$ROOT" image IMAGE_TAGS=$IMG >"$WORK/image.log" 2>&1 || { not_ok "make image" "$(tail -3 "$WORK/image.log")"; exit 1; }
 $KUBE render "$DIR" >"$WORK/all.yaml"
 CM=$(sed -n 's/^  name: \(memtide-config-.*\)/\1/p' "$WORK/all.yaml")
 mkdir -p "$WORK/cfg" "$WORK/tok" "$WORK/lib" "$WORK/pods" "$WORK/containers"

@@ -8,7 +8,8 @@
 # one runs as examples/hooked-workload.yaml says (uid 1000, the hook the init
 # container copied, mounted read-only) and is trimmed on request; one has no hook
 # and is above the high water mark, never signalled. Then each capability of
-# the manifest is dropped in turn: the feature it serves fails, the log says why.
+# the manifest is dropped in turn: the feature it serves fails, the log says
+# why. Last, the privileged overlay's pod runs too.
 . "$(dirname "$0")/../lib.sh"
 
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$ROOT/deploy/podman/containers.conf}
@@ -164,4 +165,12 @@ for cap in $CAPS; do
 	esac
 	stop_agent
 done
+
+# --- the privileged overlay, the fallback: the same pod, privileged ---
+mapfile -t AGENT < <($KUBE podman "$DIR/overlays/privileged" memtide "$IMG" "${REMAP[@]}")
+check "the privileged overlay's agent runs privileged" sh -c "printf '%s\n' \"\$@\" | grep -qx -- --privileged" _ "${AGENT[@]}"
+start_agent privileged
+check "the privileged overlay's pod tracks the hooked workload in the hook tier" \
+	wait_until 15 agent_says "pid $hooked_HPID \(hooked\): control hook reports probed"
+stop_agent
 exit $FAILED

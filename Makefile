@@ -70,7 +70,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized \
-	targets fuzz fuzz-build soak install uninstall
+	targets fuzz fuzz-build soak install uninstall image deps-image
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
@@ -202,7 +202,7 @@ integration: deps all $(TARGET_BINS)
 # Every test twice: on the normal build, then on the sanitizer build of the
 # agent and the unit tests (targets and the hook stay unsanitized: they stand
 # for other people's programs).
-test: deps format-check all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
+test: deps deps-image format-check all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
 	$(MAKE) --no-print-directory SANITIZE=1 sanitized
 	tests/run.sh build build-san
 
@@ -215,6 +215,30 @@ soak: deps all $(TARGET_BINS)
 
 bench: deps all $(BENCH_BINS)
 	tests/bench/run.sh
+
+# The container image (deploy/Containerfile) and the deployment tests (tests/deploy/):
+# podman with runc, a Debian 12 base made from Debian's packages by mmdebstrap (no
+# registry needed), python3-yaml and npm for the manifests' checks. The base is
+# imported once (its tarball cached in build/image/), so later builds reuse podman's
+# layer cache. IMAGE_TAGS name the result.
+IMAGE_PKGS := podman runc mmdebstrap python3-yaml
+IMAGE_TAGS ?= localhost/memtide:$(VERSION) localhost/memtide:latest
+IMAGE_BASE := localhost/memtide-base:bookworm
+PODMAN     := CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/deploy/podman/containers.conf} podman
+
+deps-image:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(IMAGE_PKGS)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory deps DEPS_PKGS=npm
+
+build/image/base.tar:
+	mkdir -p $(@D)
+	mmdebstrap --variant=minbase --quiet --format=tar bookworm $@.tmp && mv $@.tmp $@
+
+image: deps-image
+	@$(PODMAN) image exists $(IMAGE_BASE) || { $(MAKE) --no-print-directory build/image/base.tar && \
+		$(PODMAN) import -q build/image/base.tar $(IMAGE_BASE) >/dev/null; }
+	$(PODMAN) build -q --network host -f deploy/Containerfile --build-arg BASE=$(IMAGE_BASE) \
+		--build-arg VERSION=$(VERSION) $(addprefix -t ,$(IMAGE_TAGS)) .
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h

@@ -78,6 +78,13 @@ for t in tests/integration/test_*.sh; do
 done
 done
 
+# The image and the DaemonSet in podman (tests/deploy/): once, not per build
+# (the image builds its own agent).
+for t in tests/deploy/test_*.sh; do
+	[ "$integration" = 1 ] || continue
+	MEMTIDE_BUILD=build run_counted "$t" timeout 900 bash "$t"
+done
+
 # The fuzz harnesses once (not per build: they have their own), each for a
 # bounded time; `make fuzz` runs them longer.
 if [ "$unit" = 1 ] && [ "$integration" = 1 ]; then

@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
+#include "caps.h"
 #include "kernel.h"
 #include "seqcount.h"
 #include "mm.skel.h"
@@ -46,8 +47,9 @@ int kernel__open(struct kernel **out)
 	}
 	err = mm_bpf__load(l->skel);
 	if (err) {
-		log_error("cannot load the BPF programs (needs root, BTF and CAP_BPF): %s",
-			  strerror(-err));
+		log_error(
+			"kernel tier unavailable: loading the BPF programs needs BTF, CAP_BPF and CAP_PERFMON%s: %s",
+			caps__lacking_bpf(), strerror(-err));
 		goto destroy_skel;
 	}
 	err = mm_bpf__attach(l->skel);

@@ -96,7 +96,10 @@ char *libc__pid_maps(int pid)
 int libc__pid_library(int pid, const char *name, char *range, size_t range_len)
 {
 	char *maps = libc__pid_maps(pid);
-	int err = maps ? libc__find_library(maps, name, range, range_len) : -ENOENT;
+	/* EACCES: the kernel's ptrace check (CAP_SYS_PTRACE for other users' processes). */
+	int err = maps		    ? libc__find_library(maps, name, range, range_len)
+		  : errno == EACCES ? -EACCES
+				    : -ENOENT;
 
 	free(maps);
 	return err;

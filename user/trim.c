@@ -170,7 +170,9 @@ int trim__request(struct trim *t, int pid, const char **why)
 		err = -ESRCH;
 	} else if (syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0)) {
 		err = -errno;
-		*why = err == -ESRCH ? "the process is gone" : "the signal could not be sent";
+		*why = err == -ESRCH   ? "the process is gone"
+		       : err == -EPERM ? "signalling another user's process needs CAP_KILL"
+				       : "the signal could not be sent";
 	}
 	pthread_mutex_unlock(&t->lock);
 	return err;

@@ -32,8 +32,7 @@ else
 	PORT=$(free_port)
 	{
 		printf 'memory:\n  monitor_interval: 1s\n  max_memory_mb: 0\n'
-		sed -n '/^    targets:/,/^    [a-z]/p' "$ROOT/deploy/kubernetes/daemonset.yaml" |
-			sed '$d; s/^    //'
+		sed -n '/^targets:/,/^[a-z]/p' "$ROOT/deploy/kubernetes/base/memtide.yaml" | sed '$d'
 		printf 'exporter:\n  listen: "127.0.0.1:%s"\n' "$PORT"
 	} >"$WORK/k8s.yaml"
 	sed 's/^/# /' "$WORK/k8s.yaml"

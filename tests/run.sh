@@ -88,7 +88,7 @@ done
 # The fuzz harnesses once (not per build: they have their own), each for a
 # bounded time; `make fuzz` runs them longer.
 if [ "$unit" = 1 ] && [ "$integration" = 1 ]; then
-	run_counted tests/fuzz/run.sh tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"
+	run_counted tests/fuzz/run.sh tests/fuzz/run.sh "${FUZZ_SECONDS:-10}"
 fi
 
 for n in "${failed_names[@]}"; do echo "FAILED: $n"; done

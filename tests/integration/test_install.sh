@@ -39,6 +39,13 @@ for key in 'CapabilityBoundingSet=CAP_BPF ' 'AmbientCapabilities=CAP_BPF ' 'Prot
 	check "the unit sets $key" grep -q "^$key" "$UNIT"
 done
 
+# The unit's capabilities are the DaemonSet's measured list, no more, no less.
+unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr ' ' '\n' | sort | tr '\n' ' ')
+ds_caps=$(awk '/add:/ { on = 1; next } on && /^ *- [A-Z_]+/ { print "CAP_" $2; next } on { on = 0 }' \
+	"$ROOT/deploy/kubernetes/base/daemonset.yaml" | sort | tr '\n' ' ')
+check "the unit's capabilities are the DaemonSet's ($ds_caps)" test -n "$ds_caps" -a "$unit_caps" = "$ds_caps"
+check "ambient capabilities are the bounding set" test "$(sed -n 's/^AmbientCapabilities=//p' "$UNIT" | tr ' ' '\n' | sort | tr '\n' ' ')" = "$unit_caps"
+
 # The same verification catches a broken unit: a misspelt key, a wrong path.
 cp -a "$D" "$WORK/broken"
 sed -i 's/^ProtectHome=/ProtectHom=/' "$WORK/broken/usr/lib/systemd/system/memtide.service"

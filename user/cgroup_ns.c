@@ -98,6 +98,24 @@ static int append(char *out, size_t len, size_t *n, const char *s, size_t k)
 	return 0;
 }
 
+/* One line of k bytes: its path resolved against root, else as it is. */
+static int rewrite_line(const char *root, const char *line, size_t k, size_t head, char *out,
+			size_t len, size_t *n)
+{
+	char rel[PATH_MAX], abs[PATH_MAX];
+
+	if (root && root[0] && k - head < sizeof(rel)) {
+		memcpy(rel, line + head, k - head);
+		rel[k - head] = '\0';
+		if (!cgroup_ns__resolve(root, rel, abs, sizeof(abs))) {
+			int err = append(out, len, n, line, head);
+
+			return err ? err : append(out, len, n, abs, strlen(abs));
+		}
+	}
+	return append(out, len, n, line, k);
+}
+
 int cgroup_ns__rewrite(const char *v2_root, const char *v1_root, const char *in, char *out,
 		       size_t len)
 {
@@ -107,9 +125,8 @@ int cgroup_ns__rewrite(const char *v2_root, const char *v1_root, const char *in,
 		return -ENAMETOOLONG;
 	out[0] = '\0';
 	for (const char *line = in; *line;) {
-		size_t k = strcspn(line, "\n"), head;
+		size_t k = strcspn(line, "\n");
 		const char *ctrl = memchr(line, ':', k), *path = NULL, *root = NULL;
-		char rel[PATH_MAX], abs[PATH_MAX];
 		int err;
 
 		if (ctrl)
@@ -121,19 +138,7 @@ int cgroup_ns__rewrite(const char *v2_root, const char *v1_root, const char *in,
 			else if (names_memory(ctrl + 1, (size_t)(path - 1 - (ctrl + 1))))
 				root = v1_root;
 		}
-		head = path ? (size_t)(path - line) : k;
-		if (root && root[0] && k - head < sizeof(rel)) {
-			memcpy(rel, path, k - head);
-			rel[k - head] = '\0';
-			if (!cgroup_ns__resolve(root, rel, abs, sizeof(abs))) {
-				err = append(out, len, &n, line, head);
-				if (!err)
-					err = append(out, len, &n, abs, strlen(abs));
-				goto next;
-			}
-		}
-		err = append(out, len, &n, line, k);
-next:
+		err = rewrite_line(root, line, k, path ? (size_t)(path - line) : k, out, len, &n);
 		if (!err && line[k])
 			err = append(out, len, &n, "\n", 1);
 		if (err)
@@ -254,9 +259,10 @@ static void discover_one(const char *name, const char *mount, const char *self, 
 		return;
 	if (!mount || cgroup_ns__find_root(mount, (int)getpid(), self, up, root, len)) {
 		root[0] = '\0';
-		log_warn("private cgroup namespace: our cgroup (%s) is not found in the %s hierarchy "
-			 "(%s): selection by cgroup, pod labels and container limits will not work",
-			 self, name, mount ? mount : "not mounted");
+		log_warn(
+			"private cgroup namespace: our cgroup (%s) is not found in the %s hierarchy "
+			"(%s): selection by cgroup, pod labels and container limits will not work",
+			self, name, mount ? mount : "not mounted");
 		return;
 	}
 	log_info("private cgroup namespace: its root is %s in the %s hierarchy (%s)", root, name,

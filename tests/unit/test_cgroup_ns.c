@@ -86,11 +86,12 @@ static void find_root_in_tree(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(cmd, sizeof(cmd),
-		 "cd %s && mkdir -p a/b/c ns/agent/sub kubepods/pod1 && "
-		 "printf '1\\n4242\\n' >cgroup.procs && printf '7\\n' >ns/agent/cgroup.procs && "
-		 "printf '4242\\n' >a/b/c/cgroup.procs && printf '3\\n4242\\n' >ns/agent/sub/cgroup.procs",
-		 dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"cd %s && mkdir -p a/b/c ns/agent/sub kubepods/pod1 && "
+		"printf '1\\n4242\\n' >cgroup.procs && printf '7\\n' >ns/agent/cgroup.procs && "
+		"printf '4242\\n' >a/b/c/cgroup.procs && printf '3\\n4242\\n' >ns/agent/sub/cgroup.procs",
+		dir);
 	assert_int_equal(system(cmd), 0);
 	/* The root lists every pid: too shallow for an init two levels above us. */
 	assert_int_equal(cgroup_ns__find_root(dir, 4242, "/", 2, out, sizeof(out)), 0);
@@ -110,9 +111,9 @@ static void find_root_in_tree(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(resolve_relative),   cmocka_unit_test(resolve_refuses),
+		cmocka_unit_test(resolve_relative),	cmocka_unit_test(resolve_refuses),
 		cmocka_unit_test(resolve_without_root), cmocka_unit_test(dotdots),
-		cmocka_unit_test(rewrite_text),       cmocka_unit_test(find_root_in_tree),
+		cmocka_unit_test(rewrite_text),		cmocka_unit_test(find_root_in_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

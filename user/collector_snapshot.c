@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cgroup_ns.h"
 #include "clock.h"
 #include "collector_int.h"
 #include "log.h"
@@ -22,7 +23,7 @@ static void read_cgroup(int pid, struct cgroup_paths *cg)
 	char text[4096];
 
 	cg->v2[0] = cg->v1[0] = '\0';
-	if (procfs__read_pid(pid, "cgroup", text, sizeof(text)) > 0)
+	if (cgroup_ns__read_pid(pid, text, sizeof(text)) > 0)
 		procfs__parse_cgroup(text, cg->v2, sizeof(cg->v2), cg->v1, sizeof(cg->v1));
 }
 

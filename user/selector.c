@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/types.h>
+#include "cgroup_ns.h"
 #include "hookinfo.h"
 #include "log.h"
 #include "selector.h"
@@ -27,7 +28,7 @@ static const char *cgroup(struct proc_entry *e)
 {
 	if (!e->cgroup) {
 		e->cgroup = malloc(CGROUP_MAX);
-		if (!e->cgroup || procfs__read_pid(e->pid, "cgroup", e->cgroup, CGROUP_MAX) < 0) {
+		if (!e->cgroup || cgroup_ns__read_pid(e->pid, e->cgroup, CGROUP_MAX) < 0) {
 			free(e->cgroup);
 			e->cgroup = strdup("");
 		}

@@ -166,6 +166,24 @@ for cap in $CAPS; do
 	stop_agent
 done
 
+# --- a private cgroup namespace (containerd's and podman's default on cgroup v2) ---
+# The pod's paths read /../../kubepods/... to the agent; it resolves them.
+SHIPPED=("${AGENT[@]}")
+AGENT=()
+for a in "${SHIPPED[@]}"; do [ "$a" = "$IMG" ] && AGENT+=(--cgroupns=private); AGENT+=("$a"); done
+start_agent cgroupns || not_ok "with a private cgroup namespace: the agent starts" "$(agent_log | tail -3)"
+echo "# the agent reads: $(nsenter -t "$AG" -C cat "/proc/$plain_HPID/cgroup" | grep -E '^0::|memory')"
+check "with a private cgroup namespace: the agent's namespace is not the host's" \
+	test -n "${AG:-}" -a "$(readlink "/proc/${AG:-0}/ns/cgroup")" != "$(readlink /proc/self/ns/cgroup)"
+check "with a private cgroup namespace: the log names its root" \
+	wait_until 10 agent_says "private cgroup namespace: its root is /"
+check "with a private cgroup namespace: the hooked workload is tracked in the hook tier" \
+	wait_until 15 agent_says "pid $hooked_HPID \(hooked\): control hook reports probed"
+check "with a private cgroup namespace: the unhooked container's limit (100 MiB) is its max_memory_mb" \
+	wait_until 10 value_is memory_max_memory_mb "$plain_HPID" 100
+stop_agent
+AGENT=("${SHIPPED[@]}")
+
 # --- the privileged overlay, the fallback: the same pod, privileged ---
 mapfile -t AGENT < <($KUBE podman "$DIR/overlays/privileged" memtide "$IMG" "${REMAP[@]}")
 check "the privileged overlay's agent runs privileged" sh -c "printf '%s\n' \"\$@\" | grep -qx -- --privileged" _ "${AGENT[@]}"

@@ -3,12 +3,14 @@
  * The /proc and cgroup parsers on any file text: stat, status, meminfo,
  * cgroup (with roomy and with tiny output buffers), the pod identity from
  * cgroup paths and from the kubelet's log entry names (the input's first
- * line), and the selector's cgroup prefix match, whose prefix is that line.
+ * line), and the selector's cgroup prefix match, whose prefix is that line;
+ * the same line as a private cgroup namespace's root for the text's paths.
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "cgroup_ns.h"
 #include "fuzz.h"
 #include "pods.h"
 #include "procfs.h"
@@ -83,6 +85,21 @@ static void cgroup(const char *text, size_t v2_len, size_t v1_len)
 	free(v1);
 }
 
+/* Resolved paths are normal: absolute, no empty, "." or ".." component. */
+static void namespaced(const char *root, const char *text, size_t len)
+{
+	char *out = exact(len);
+
+	if (!cgroup_ns__rewrite(root, root, text, out, len))
+		FUZZ_CHECK(len && strlen(out) < len);
+	if (!cgroup_ns__resolve(root, text, out, len)) {
+		FUZZ_CHECK(out[0] == '/' && strlen(out) < len);
+		FUZZ_CHECK(!strstr(out, "//") && !strstr(out, "/./") && !strstr(out, "/../"));
+	}
+	cgroup_ns__dotdots(text);
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_cstr(data, size), *prefix;
@@ -105,6 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	names(prefix);
 	selector__cgroup_matches(text, prefix);
 	selector__cgroup_matches(text, "/");
+	namespaced(prefix, text, 4096);
+	namespaced(prefix, text, size % 11);
 	free(prefix);
 	free(text);
 	return 0;

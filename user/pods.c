@@ -152,10 +152,43 @@ static bool container_component(const char *c, size_t n, char id[POD_CONTAINER_I
 	return true;
 }
 
+/* @p starts with "<prefix><64 hex><suffix>/": how long that is, else 0. */
+static size_t skip_node(const char *p, const char *prefix, const char *suffix)
+{
+	size_t a = strlen(prefix), b = strlen(suffix);
+
+	if (strncmp(p, prefix, a) || !hex_run(p + a, POD_CONTAINER_ID_LEN) ||
+	    strncmp(p + a + POD_CONTAINER_ID_LEN, suffix, b))
+		return 0;
+	return a + POD_CONTAINER_ID_LEN + b;
+}
+
+/*
+ * Pods live where the kubelet puts them: at the root of the hierarchy
+ * (/kubepods..., either driver), or at the root of a node that is itself a
+ * container (kind: /docker/<id>/kubepods..., /system.slice/docker-<id>.scope/
+ * kubelet.slice/kubelet-kubepods.slice...). Anywhere else, such as a user's
+ * delegated subtree below /user.slice, "kubepods" and "pod<uid>" are names
+ * anybody can choose: they would lend a real pod's identity to any process.
+ */
+static bool kubelet_placed(const char *path)
+{
+	const char *p = path + (path[0] == '/');
+	size_t n = skip_node(p, "docker/", "/");
+
+	if (!n)
+		n = skip_node(p, "system.slice/docker-", ".scope/");
+	p += n;
+	if (n && !strncmp(p, "kubelet.slice/", strlen("kubelet.slice/")))
+		p += strlen("kubelet.slice/");
+	return !strncmp(p, "kubepods", strlen("kubepods")) ||
+	       !strncmp(p, "kubelet-kubepods", strlen("kubelet-kubepods"));
+}
+
 int pods__parse_cgroup(const char *path, struct pod_identity *out)
 {
 	char uid[POD_UID_LEN + 1] = "", id[POD_CONTAINER_ID_LEN + 1] = "";
-	bool below_kubepods = false;
+	bool below_kubepods = false, placed = kubelet_placed(path);
 	const char *c = path;
 
 	while (*c) {
@@ -163,7 +196,7 @@ int pods__parse_cgroup(const char *path, struct pod_identity *out)
 		char found[POD_UID_LEN + 1];
 
 		if (n) {
-			if (pod_component(c, n, below_kubepods, found)) {
+			if (placed && pod_component(c, n, below_kubepods, found)) {
 				memcpy(uid, found, sizeof(uid));
 				/* A container above its pod is the node's (kind). */
 				id[0] = '\0';

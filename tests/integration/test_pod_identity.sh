@@ -27,7 +27,12 @@ CG_SHIP="$POD_SD/cri-containerd-$ID_SHIP.scope"
 CG_ETCD="${CGV1:-$CGV2}/kubepods/pod$UID_ETCD/$ID_ETCD"
 # Docker outside Kubernetes.
 CG_DOCKER="$CGV2/system.slice/docker-$ID_DOCKER.scope"
-trap 'cleanup; remove_cgroups "$CG_APP" "$CG_SHIP" "$CG_ETCD" "$CG_DOCKER"' EXIT
+# A local user's delegated subtree (as systemd's user@.service, under a slice
+# of our own here) named as the kubelet names the web pod, with its real uid
+# (no secret: it is in /var/log/pods): the process must not pass for that pod.
+ID_FAKE=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+CG_FAKE="$CGV2/memtide-user-$$.slice/user@65534.service/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_WEB//-/_}.slice/cri-containerd-$ID_FAKE.scope"
+trap 'cleanup; remove_cgroups "$CG_APP" "$CG_SHIP" "$CG_ETCD" "$CG_DOCKER" "$CG_FAKE"' EXIT
 
 # The kubelet's tree: a directory per pod (a directory per container in it)
 # and a link per container, pointing at its log (never followed).
@@ -52,15 +57,16 @@ ln -s /nonexistent "$CONTAINERS/web-7c9f8d6b5-x2k4p_shop_a\"pp-$ID_APP.log"
 ls -1 "$PODS" "$CONTAINERS" | sed 's/^/# /'
 
 # Each process under a name of its own (comm), so other tests' agents cannot confuse them.
-for n in app ship etcd docker plain; do cp /bin/sleep "$WORK/podid-$n"; done
+for n in app ship etcd docker plain fake; do cp /bin/sleep "$WORK/podid-$n"; done
 APP_PID=$(in_cgroup "$CG_APP" "$WORK/podid-app" 600)
 SHIP_PID=$(in_cgroup "$CG_SHIP" "$WORK/podid-ship" 600)
 ETCD_PID=$(in_cgroup "$CG_ETCD" "$WORK/podid-etcd" 600)
 DOCKER_PID=$(in_cgroup "$CG_DOCKER" "$WORK/podid-docker" 600)
+FAKE_PID=$(in_cgroup "$CG_FAKE" "$WORK/podid-fake" 600)
 "$WORK/podid-plain" 600 &
 PLAIN_PID=$!
-PIDS+=("$APP_PID" "$SHIP_PID" "$ETCD_PID" "$DOCKER_PID" "$PLAIN_PID")
-for p in "$APP_PID" "$SHIP_PID" "$ETCD_PID" "$DOCKER_PID"; do
+PIDS+=("$APP_PID" "$SHIP_PID" "$ETCD_PID" "$DOCKER_PID" "$PLAIN_PID" "$FAKE_PID")
+for p in "$APP_PID" "$SHIP_PID" "$ETCD_PID" "$DOCKER_PID" "$FAKE_PID"; do
 	wait_until 5 sh -c "grep -qE 'kubepods|docker-' /proc/$p/cgroup" || not_ok "pid $p is in its cgroup" "$(cat /proc/$p/cgroup)"
 	grep -E '^0::|memory' "/proc/$p/cgroup" | sed "s/^/# $p: /"
 done
@@ -98,6 +104,8 @@ check "Docker outside pods: container_id only, even with a log naming it" \
 	has_labels "$DOCKER_PID" "pid=\"$DOCKER_PID\",comm=\"podid-docker\",container_id=\"$ID_DOCKER\""
 check "a process in no container: pid and comm only" \
 	has_labels "$PLAIN_PID" "pid=\"$PLAIN_PID\",comm=\"podid-plain\""
+check "a user's subtree named like a pod does not pass for it: container_id only" \
+	has_labels "$FAKE_PID" "pid=\"$FAKE_PID\",comm=\"podid-fake\",container_id=\"$ID_FAKE\""
 # Every per-process family carries them, not just one.
 check "every family of the pod's process has the same labels" sh -c "
 	curl -sf $MT_URL/metrics | grep 'pid=\"$APP_PID\"' >'$WORK/app.prom'

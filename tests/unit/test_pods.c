@@ -58,6 +58,9 @@ static void cgroup_shapes(void **state)
 		{ "cgroup_v1_docker.txt", "", DOCKER_V1 },
 		{ "cgroup_podman.txt", "", C2 },
 		{ "cgroup_k8s_bad_uid.txt", "", C1 },
+		/* A user's delegated subtree named like the kubelet's: no pod. */
+		{ "cgroup_user_kubepods.txt", "", C2 },
+		{ "cgroup_user_kubepods_cgroupfs.txt", "", C2 },
 	};
 	struct pod_identity id;
 

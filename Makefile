@@ -100,10 +100,11 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The control hook targets preload: its own flags, no dependency on the agent.
-$(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c bpf/hook.h | $(OUTPUT)
+$(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c user/hook/hook_count.c user/hook/hook_count.h \
+		bpf/hook.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -shared \
-		-fvisibility=hidden $< -lpthread -o $@
+		-fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c -lpthread -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -123,7 +124,7 @@ $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
 
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -o $@
 
 targets: $(TARGET_BINS)
 

@@ -104,7 +104,7 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
 $(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c user/hook/hook_count.c user/hook/hook_count.h \
 		bpf/hook.h | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -shared \
+	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -fno-plt -shared \
 		-fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c -lpthread -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)

@@ -53,9 +53,8 @@ struct memtide_hook_counts {
 	__u64 requested[MEMTIDE_HOOK_FNS]; /* requested bytes, by function */
 	__u64 failed; /* allocating calls that returned NULL (or an error) */
 	__u64 frees; /* free() of a block (not NULL); realloc's frees not included */
-	__u64 alloc_bytes; /* usable bytes of every block allocated */
-	__u64 freed_bytes; /* usable bytes of every block freed (realloc's old blocks too) */
-	__u64 alloc_objects, freed_objects;
+	__s64 live_bytes; /* usable bytes of the blocks allocated and not freed */
+	__s64 live_objects;
 	__u64 size_hist[MEMTIDE_HOOK_SIZE_BUCKETS]; /* log2 of requested sizes */
 };
 

@@ -111,10 +111,10 @@ static void hook_view(const struct sample *s, struct heap_view *out)
 		 * heap_inuse, heap_sys and heap_idle, which the trim gate uses. */
 		for (size_t f = 0; f < MEMTIDE_HOOK_FNS; f++)
 			total += (double)c->requested[f];
-		out->alloc_bytes = positive((int64_t)(c->alloc_bytes - c->freed_bytes));
+		out->alloc_bytes = positive(c->live_bytes);
 		out->heap_alloc_bytes = out->alloc_bytes;
 		out->total_alloc_bytes = total;
-		out->heap_objects = positive((int64_t)(c->alloc_objects - c->freed_objects));
+		out->heap_objects = positive(c->live_objects);
 	}
 	out->gc_count = (double)s->hook.trims;
 	out->gc_cpu_fraction = s->gc_cpu_fraction;

@@ -29,12 +29,12 @@ static void check(int ok, const char *what)
 
 static __s64 live_bytes(const struct memtide_hook_counts *c)
 {
-	return (__s64)(c->alloc_bytes - c->freed_bytes);
+	return c->live_bytes;
 }
 
 static __s64 live_objects(const struct memtide_hook_counts *c)
 {
-	return (__s64)(c->alloc_objects - c->freed_objects);
+	return c->live_objects;
 }
 
 /* Allocations before main: from a constructor. */

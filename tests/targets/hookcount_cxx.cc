@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 	arr[0] = 1;
 	delete[] arr;
 	now(&b);
-	long objs = (long)(b.alloc_objects - b.freed_objects) - (long)(a.alloc_objects - a.freed_objects);
+	long objs = (long)(b.live_objects - a.live_objects);
 	long calls = (long)(b.calls[0] - a.calls[0]);
 	printf("new calls %ld live objects %ld\n", calls, objs);
 	return calls >= 2001 && objs == 0 && b.frees - a.frees == (unsigned long)calls ? 0 : 1;

@@ -30,8 +30,27 @@ extern void *__libc_pvalloc(size_t n);
 enum { FN_MALLOC, FN_CALLOC, FN_REALLOC, FN_REALLOCARRAY, FN_POSIX_MEMALIGN, FN_MEMALIGN,
        FN_VALLOC, FN_PVALLOC };
 
+/*
+ * A thread's counters, as few stores per call as can be: malloc adds to its
+ * size bucket, its requested bytes and the live bytes, free to the frees and
+ * the live bytes. The rest is derived when summed: every allocating call is
+ * in the histogram, so malloc's calls are the histogram's total less the other
+ * functions' calls, and live objects are the calls that gave a block less the
+ * blocks freed.
+ */
+struct tcounts {
+	__u64 hist[MEMTIDE_HOOK_SIZE_BUCKETS];
+	__u64 calls[MEMTIDE_HOOK_FNS]; /* all but malloc's */
+	__u64 requested[MEMTIDE_HOOK_FNS];
+	__u64 live_bytes; /* wraps below zero: a thread frees what others allocated */
+	__u64 frees;
+	__u64 no_block; /* calls that returned no block: failures, realloc(p, 0) */
+	__u64 failed;
+	__u64 other_frees; /* realloc's old blocks */
+};
+
 struct tblock {
-	struct memtide_hook_counts c;
+	struct tcounts c;
 	struct tblock *next, **prev;
 	int state; /* 0: unregistered, 1: registered, 2: exited (count into the totals) */
 };
@@ -40,7 +59,7 @@ static __thread struct tblock self __attribute__((tls_model("initial-exec")));
 static int counting = 1;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tblock *threads;
-static struct memtide_hook_counts exited; /* under lock */
+static struct tcounts exited; /* under lock */
 static pthread_key_t key;
 static int have_key;
 
@@ -50,9 +69,8 @@ static int have_key;
 static inline size_t usable(const void *p)
 {
 	size_t word = ((const size_t *)p)[-1];
-	size_t chunk = word & ~(size_t)7;
 
-	return chunk - (word & 2 ? 2 * sizeof(size_t) : sizeof(size_t));
+	return (word & ~(size_t)7) - (word & 2 ? 2 * sizeof(size_t) : sizeof(size_t));
 }
 
 static inline unsigned int bucket(size_t n)
@@ -62,13 +80,12 @@ static inline unsigned int bucket(size_t n)
 	return b < MEMTIDE_HOOK_SIZE_BUCKETS ? b : MEMTIDE_HOOK_SIZE_BUCKETS - 1;
 }
 
-static void add_counts(struct memtide_hook_counts *to, const struct memtide_hook_counts *from)
+static void add_counts(struct tcounts *to, const struct tcounts *from)
 {
 	const __u64 *f = (const __u64 *)from;
 	__u64 *t = (__u64 *)to;
-	size_t i;
 
-	for (i = 1; i < sizeof(*to) / sizeof(__u64); i++)
+	for (size_t i = 0; i < sizeof(*to) / sizeof(__u64); i++)
 		t[i] += __atomic_load_n(&f[i], __ATOMIC_RELAXED);
 }
 
@@ -85,7 +102,7 @@ static void thread_exit(void *arg)
 	pthread_mutex_unlock(&lock);
 }
 
-static void __attribute__((noinline)) register_thread(struct tblock *t)
+static void register_thread(struct tblock *t)
 {
 	pthread_mutex_lock(&lock);
 	t->next = threads;
@@ -100,41 +117,59 @@ static void __attribute__((noinline)) register_thread(struct tblock *t)
 		pthread_setspecific(key, t);
 }
 
-/* Counts of an exited thread (glibc frees a few blocks after the key's
- * destructors) go straight to the totals: rare, so the lock is fine. */
-static struct memtide_hook_counts *counts(void)
+/* The slow path: a thread's first call, the rare results (no block) and
+ * calls after its exit (glibc frees a few blocks after the key's destructors:
+ * those go straight to the totals, under the lock). */
+static void __attribute__((noinline)) count_slow(int fn, size_t n, void *p, int ok, size_t freed,
+						 int is_free)
 {
 	struct tblock *t = &self;
+	struct tcounts *c = &t->c;
 
-	if (__builtin_expect(t->state == 1, 1))
-		return &t->c;
-	if (t->state == 0) {
+	if (t->state == 0)
 		register_thread(t);
-		return &t->c;
-	}
-	return NULL;
-}
-
-/* ok: the call did what was asked (realloc(p, 0) returns NULL and succeeds). */
-static void count_call(int fn, size_t n, void *p, int ok)
-{
-	struct memtide_hook_counts *c = counts();
-
-	if (!c) {
+	if (t->state == 2) {
 		pthread_mutex_lock(&lock);
 		c = &exited;
 	}
-	ADD(c->calls[fn], 1);
-	ADD(c->requested[fn], n);
-	ADD(c->size_hist[bucket(n)], 1);
-	if (p) {
-		ADD(c->alloc_bytes, usable(p));
-		ADD(c->alloc_objects, 1);
-	} else if (!ok) {
-		ADD(c->failed, 1);
+	if (fn >= 0) {
+		ADD(c->hist[bucket(n)], 1);
+		if (fn != FN_MALLOC)
+			ADD(c->calls[fn], 1);
+		ADD(c->requested[fn], n);
+		if (p) {
+			ADD(c->live_bytes, usable(p));
+		} else {
+			ADD(c->no_block, 1);
+			if (!ok)
+				ADD(c->failed, 1);
+		}
+	}
+	if (freed != (size_t)-1) {
+		ADD(c->live_bytes, -freed);
+		if (is_free)
+			ADD(c->frees, 1);
+		else
+			ADD(c->other_frees, 1);
 	}
 	if (c == &exited)
 		pthread_mutex_unlock(&lock);
+}
+
+/* ok: the call did what was asked (realloc(p, 0) returns NULL and succeeds). */
+static inline void count_call(int fn, size_t n, void *p, int ok)
+{
+	struct tblock *t = &self;
+
+	if (__builtin_expect(t->state != 1 || !p, 0)) {
+		count_slow(fn, n, p, ok, (size_t)-1, 0);
+		return;
+	}
+	ADD(t->c.hist[bucket(n)], 1);
+	if (fn != FN_MALLOC)
+		ADD(t->c.calls[fn], 1);
+	ADD(t->c.requested[fn], n);
+	ADD(t->c.live_bytes, usable(p));
 }
 
 static inline void count_alloc(int fn, size_t n, void *p)
@@ -142,20 +177,16 @@ static inline void count_alloc(int fn, size_t n, void *p)
 	count_call(fn, n, p, p != NULL);
 }
 
-static void count_free(size_t bytes, int is_free)
+static inline void count_free(size_t bytes, int is_free)
 {
-	struct memtide_hook_counts *c = counts();
+	struct tblock *t = &self;
 
-	if (!c) {
-		pthread_mutex_lock(&lock);
-		c = &exited;
+	if (__builtin_expect(t->state != 1 || !is_free, 0)) {
+		count_slow(-1, 0, NULL, 1, bytes, is_free);
+		return;
 	}
-	ADD(c->freed_bytes, bytes);
-	ADD(c->freed_objects, 1);
-	if (is_free)
-		ADD(c->frees, 1);
-	if (c == &exited)
-		pthread_mutex_unlock(&lock);
+	ADD(t->c.live_bytes, -bytes);
+	ADD(t->c.frees, 1);
 }
 
 #define EXPORT __attribute__((visibility("default")))
@@ -275,18 +306,33 @@ EXPORT void *pvalloc(size_t n)
 
 void hook_count__sum(struct memtide_hook_counts *out)
 {
+	struct tcounts sum;
 	struct tblock *t;
+	__u64 calls = 0, others = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->counting = (__u64)counting;
 	if (!counting)
 		return;
 	pthread_mutex_lock(&lock);
-	*out = exited;
-	out->counting = 1;
+	sum = exited;
 	for (t = threads; t; t = t->next)
-		add_counts(out, &t->c);
+		add_counts(&sum, &t->c);
 	pthread_mutex_unlock(&lock);
+	for (size_t i = 0; i < MEMTIDE_HOOK_SIZE_BUCKETS; i++) {
+		out->size_hist[i] = sum.hist[i];
+		calls += sum.hist[i];
+	}
+	for (size_t f = 0; f < MEMTIDE_HOOK_FNS; f++) {
+		out->calls[f] = sum.calls[f];
+		out->requested[f] = sum.requested[f];
+		others += sum.calls[f];
+	}
+	out->calls[FN_MALLOC] = calls - others;
+	out->failed = sum.failed;
+	out->frees = sum.frees;
+	out->live_bytes = (__s64)sum.live_bytes;
+	out->live_objects = (__s64)(calls - sum.no_block - sum.frees - sum.other_frees);
 }
 
 /* The child is one thread: the others' blocks stay in its memory, as their

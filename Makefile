@@ -34,7 +34,8 @@ LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TARGET_SRCS := $(wildcard tests/targets/*.c)
-TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
+TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS)) \
+	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
@@ -52,7 +53,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 
 # Debian packages the build, the tests and the benchmarks need.
-DEPS_PKGS := gcc libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
+DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
              libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd
@@ -100,10 +101,11 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # The control hook targets preload: its own flags, no dependency on the agent.
-$(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c bpf/hook.h | $(OUTPUT)
+$(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c user/hook/hook_count.c user/hook/hook_count.h \
+		bpf/hook.h | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -shared \
-		-fvisibility=hidden $< -lpthread -o $@
+	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -fno-plt -shared \
+		-fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c -lpthread -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -123,7 +125,12 @@ $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
 
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $< -lpthread -o $@
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -o $@
+
+# C++ targets: new/delete through libstdc++.
+$(OUTPUT)/targets/%: tests/targets/%.cc | $(OUTPUT)/targets
+	$(call msg,CXX,$@)
+	$(Q)g++ -O1 -g -std=c++17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -ldl -o $@
 
 targets: $(TARGET_BINS)
 

@@ -339,21 +339,26 @@ SEC("uprobe")
 int BPF_KPROBE(hook_report, const struct memtide_hook_report *report)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct memtide_hook_report r;
 	struct hook_state *h = bpf_map_lookup_elem(&hooks, &tgid);
+	struct memtide_hook_report *r;
+	__u32 version;
 
-	if (!h || bpf_probe_read_user(&r, sizeof(r), report) || r.version != MEMTIDE_HOOK_VERSION)
+	/* The report is larger than the BPF stack: read it into the map value. */
+	if (!h || bpf_probe_read_user(&version, sizeof(version), report) ||
+	    version != MEMTIDE_HOOK_VERSION)
 		return 0;
-	h->last = r;
+	r = &h->last;
+	if (bpf_probe_read_user(r, sizeof(*r), report))
+		return 0;
 	h->reports++;
-	if (r.kind != MEMTIDE_HOOK_TRIM)
+	if (r->kind != MEMTIDE_HOOK_TRIM)
 		return 0;
-	h->last_trim = r;
+	h->last_trim = *r;
 	h->trims++;
-	h->trim_ns += r.trim_ns;
-	h->trim_cpu_ns += r.trim_cpu_ns;
-	h->trim_hist[log2_bucket(r.trim_ns, HEAP_TRIM_BUCKETS)]++;
-	h->released_bytes += memtide_hook_released(&r);
+	h->trim_ns += r->trim_ns;
+	h->trim_cpu_ns += r->trim_cpu_ns;
+	h->trim_hist[log2_bucket(r->trim_ns, HEAP_TRIM_BUCKETS)]++;
+	h->released_bytes += memtide_hook_released(r);
 	return 0;
 }
 

@@ -29,6 +29,9 @@ enum heap_fn {
 /* Per process and per CPU (a per-CPU hash: no contention); user space sums
  * the CPUs. Live figures are deltas that only cover blocks allocated while
  * the process was probed. */
+_Static_assert(HEAP_ALLOC_FNS == MEMTIDE_HOOK_FNS, "hook report's functions");
+_Static_assert(HEAP_SIZE_BUCKETS == MEMTIDE_HOOK_SIZE_BUCKETS, "hook report's buckets");
+
 struct heap_stats {
 	__u64 calls[HEAP_ALLOC_FNS];
 	__u64 frees;

@@ -4,8 +4,12 @@
 #ifndef MEMTIDE_HOOK_H
 #define MEMTIDE_HOOK_H
 
-/* 2: reports carry the trim's CPU time (trim_cpu_ns). */
-#define MEMTIDE_HOOK_VERSION 2
+/* 2: reports carry the trim's CPU time (trim_cpu_ns).
+ * 3: reports carry the hook's own heap accounting (counts). */
+#define MEMTIDE_HOOK_VERSION 3
+#define MEMTIDE_HOOK_COUNT_ENV "MEMTIDE_HOOK_COUNT" /* 0: no counting, trims only */
+#define MEMTIDE_HOOK_FNS 8 /* enum heap_fn's allocating functions (bpf/heap_types.h) */
+#define MEMTIDE_HOOK_SIZE_BUCKETS 40 /* HEAP_SIZE_BUCKETS */
 #define MEMTIDE_HOOK_SIGNAL_ENV "MEMTIDE_HOOK_SIGNAL" /* offset from SIGRTMIN */
 #define MEMTIDE_HOOK_INTERVAL_ENV "MEMTIDE_HOOK_INTERVAL_MS"
 #define MEMTIDE_HOOK_DEFAULT_SIGNAL 4
@@ -40,6 +44,20 @@ struct memtide_hook_mallinfo {
 	__u64 keepcost; /* releasable top */
 };
 
+/* The hook's heap accounting, absolute from process start (a forked child
+ * starts from its parent's figures). Live figures are in usable bytes, as
+ * glibc's chunk headers give them (what malloc_usable_size() says). */
+struct memtide_hook_counts {
+	__u64 counting; /* 1: the hook counts (MEMTIDE_HOOK_COUNT is not 0) */
+	__u64 calls[MEMTIDE_HOOK_FNS]; /* successful or not, by enum heap_fn */
+	__u64 requested[MEMTIDE_HOOK_FNS]; /* requested bytes, by function */
+	__u64 failed; /* allocating calls that returned NULL (or an error) */
+	__u64 frees; /* free() of a block (not NULL); realloc's frees not included */
+	__s64 live_bytes; /* usable bytes of the blocks allocated and not freed */
+	__s64 live_objects;
+	__u64 size_hist[MEMTIDE_HOOK_SIZE_BUCKETS]; /* log2 of requested sizes */
+};
+
 struct memtide_hook_report {
 	__u32 version;
 	__u32 kind; /* enum memtide_hook_kind */
@@ -50,6 +68,7 @@ struct memtide_hook_report {
 	__s32 trim_result; /* malloc_trim()'s return: 1 if memory was released */
 	__u32 pad;
 	__u64 trim_cpu_ns; /* the trim's CPU time (CLOCK_THREAD_CPUTIME_ID): <= the process's */
+	struct memtide_hook_counts counts; /* version 3 */
 };
 
 /* What a trim gave back, by RSS (mallinfo2() does not change: the pages go

@@ -218,7 +218,7 @@ static bool condition(struct alerts *a, const struct memory_config *m, const str
 		return (s->has_uprobe || s->has_hook) &&
 		       s->gc_cpu_fraction * 100 > a->cfg.trim_cpu_percent;
 	default:
-		if (!s->has_uprobe)
+		if (!s->has_uprobe && !sample__hook_counts(s))
 			return false;
 		*value = leak_growth(a, s, now_ms);
 		return *value > (double)a->cfg.leak_objects;

@@ -32,7 +32,9 @@ HEAP_GETTER(gc_cpu_fraction)
 
 static double heap_frees(const struct sample *s)
 {
-	return (double)s->heap.frees;
+	const struct memtide_hook_counts *c = sample__hook_counts(s);
+
+	return (double)(c ? c->frees : s->heap.frees);
 }
 
 static double heap_frees_unknown(const struct sample *s)
@@ -65,6 +67,12 @@ static bool has_uprobe(const struct sample *s)
 static bool has_hook(const struct sample *s)
 {
 	return s->has_hook;
+}
+
+/* The tiers that count calls: the uprobe tier, the hook tier when counting. */
+static bool counts_calls(const struct sample *s)
+{
+	return s->has_uprobe || sample__hook_counts(s);
 }
 
 static double hook_released(const struct sample *s)
@@ -110,10 +118,11 @@ static void log2_histogram(struct buf *b, const char *name, const struct label *
 	expo__histogram(b, name, l, n, bounds, counts, nb, sum);
 }
 
-/* A uprobe-tier counter family with one sample per allocating function;
- * @offset locates its __u64[HEAP_ALLOC_FNS] array in struct heap_stats. */
+/* A counter family with one sample per allocating function; @offset locates
+ * its __u64[HEAP_ALLOC_FNS] array in struct heap_stats (uprobe tier),
+ * @hook_offset in struct memtide_hook_counts (hook tier). */
 static void per_function(struct buf *b, const struct snapshot *snap, const char *name,
-			 const char *help, size_t offset)
+			 const char *help, size_t offset, size_t hook_offset)
 {
 	struct label l[MAX_LABELS];
 	char pid[16];
@@ -121,9 +130,11 @@ static void per_function(struct buf *b, const struct snapshot *snap, const char 
 	expo__family(b, name, "counter", help);
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct sample *s = &snap->samples[i];
-		const __u64 *values = (const __u64 *)((const char *)&s->heap + offset);
+		const struct memtide_hook_counts *c = sample__hook_counts(s);
+		const __u64 *values = c ? (const __u64 *)((const char *)c + hook_offset)
+					: (const __u64 *)((const char *)&s->heap + offset);
 
-		for (size_t f = 0; s->has_uprobe && f < HEAP_ALLOC_FNS; f++) {
+		for (size_t f = 0; counts_calls(s) && f < HEAP_ALLOC_FNS; f++) {
 			size_t n = expo_process_labels(s, pid, l, "function", heap_fn_names[f]);
 
 			expo__sample_u64(b, name, l, n, values[f]);
@@ -165,7 +176,7 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 		       "Time in malloc_trim over the process's CPU time since probing began.",
 		       heap_gc_cpu_fraction);
 	expo_per_process_where(b, snap, "memory_heap_free_calls_total", "counter",
-			       "free() calls (not free(NULL)).", heap_frees, has_uprobe);
+			       "free() calls (not free(NULL)).", heap_frees, counts_calls);
 	expo_per_process_where(b, snap, "memory_heap_untracked_frees_total", "counter",
 			       "free() of blocks allocated before probing began (or not recorded).",
 			       heap_frees_unknown, has_uprobe);
@@ -190,10 +201,11 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 
 	per_function(b, snap, "memory_heap_alloc_calls_total",
 		     "Allocating calls by function (memalign includes aligned_alloc).",
-		     offsetof(struct heap_stats, calls));
+		     offsetof(struct heap_stats, calls), offsetof(struct memtide_hook_counts, calls));
 	per_function(b, snap, "memory_heap_requested_bytes_total",
 		     "Bytes requested by function (realloc: each new size).",
-		     offsetof(struct heap_stats, bytes));
+		     offsetof(struct heap_stats, bytes),
+		     offsetof(struct memtide_hook_counts, requested));
 	expo__family(b, "memory_gc_pause_ns", "histogram",
 		     "Duration of each malloc_trim call, in ns.");
 	for (size_t i = 0; i < snap->n; i++) {
@@ -213,8 +225,13 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 		const struct sample *s = &snap->samples[i];
 		size_t n = expo_process_labels(s, pid, l, NULL, NULL);
 
+		const struct memtide_hook_counts *c = sample__hook_counts(s);
+
 		if (s->has_uprobe)
 			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, s->heap.size_hist,
 				       HEAP_SIZE_BUCKETS, 3, 30, (double)s->heap.total_alloc_bytes);
+		else if (c)
+			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, c->size_hist,
+				       HEAP_SIZE_BUCKETS, 3, 30, heap_total_alloc_bytes(s));
 	}
 }

@@ -95,6 +95,9 @@ static void hook_view(const struct sample *s, struct heap_view *out)
 		r->kind == MEMTIDE_HOOK_TRIM ? &r->after : &r->before;
 	double inuse = (double)(mi->uordblks + mi->hblkhd), sys = (double)(mi->arena + mi->hblkhd);
 
+	const struct memtide_hook_counts *c = sample__hook_counts(s);
+	double total = 0;
+
 	out->alloc_bytes = inuse; /* malloc keeps no requested sizes: chunks stand in */
 	out->total_alloc_bytes = NAN;
 	out->heap_alloc_bytes = inuse;
@@ -102,6 +105,17 @@ static void hook_view(const struct sample *s, struct heap_view *out)
 	out->heap_sys_bytes = sys > inuse ? sys : inuse;
 	out->heap_idle_bytes = out->heap_sys_bytes - inuse;
 	out->heap_objects = NAN;
+	if (c) {
+		/* The hook counts every block from process start, in usable bytes
+		 * (what the program may use of them); mallinfo2() still gives
+		 * heap_inuse, heap_sys and heap_idle, which the trim gate uses. */
+		for (size_t f = 0; f < MEMTIDE_HOOK_FNS; f++)
+			total += (double)c->requested[f];
+		out->alloc_bytes = positive(c->live_bytes);
+		out->heap_alloc_bytes = out->alloc_bytes;
+		out->total_alloc_bytes = total;
+		out->heap_objects = positive(c->live_objects);
+	}
 	out->gc_count = (double)s->hook.trims;
 	out->gc_cpu_fraction = s->gc_cpu_fraction;
 }

@@ -98,6 +98,12 @@ struct heap_view {
 
 void sample__heap_view(const struct sample *s, struct heap_view *out);
 
+/* The hook tier's own heap accounting (report version 3), when the hook counts. */
+static inline const struct memtide_hook_counts *sample__hook_counts(const struct sample *s)
+{
+	return s->has_hook && s->hook.last.counts.counting ? &s->hook.last.counts : NULL;
+}
+
 struct snapshot *snapshot__new(size_t capacity);
 struct snapshot *snapshot__get(struct snapshot *s);
 /* The metrics text gzip-compressed, made once per snapshot; 0 or -errno. */

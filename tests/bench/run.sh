@@ -8,3 +8,6 @@ build/bench/pagefault ${PF_ARGS:-}
 echo
 echo "## uprobe tier: malloc/free (build/bench/heap ${HEAP_ARGS:-})"
 build/bench/heap ${HEAP_ARGS:-}
+echo
+echo "## hook tier: the hook's counting (build/bench/hookcost ${HOOK_ARGS:-})"
+build/bench/hookcost ${HOOK_ARGS:-}

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "hook.h"
+#include "hook_count.h"
 
 static int wake_fd = -1;
 static long interval_ms = 10000;
@@ -115,6 +116,7 @@ static void trim_and_report(void)
 	r.rss_after = rss_bytes();
 	read_mallinfo(&r.after);
 	r.seq = ++trims;
+	hook_count__sum(&r.counts);
 	memtide_hook_report(&r);
 }
 
@@ -126,6 +128,7 @@ static void info_report(void)
 
 	read_mallinfo(&r.before);
 	r.rss_before = rss_bytes();
+	hook_count__sum(&r.counts);
 	memtide_hook_report(&r);
 }
 
@@ -201,6 +204,7 @@ __attribute__((constructor)) static void memtide_hook_init(void)
 	int signo = SIGRTMIN + (int)env_long(MEMTIDE_HOOK_SIGNAL_ENV, MEMTIDE_HOOK_DEFAULT_SIGNAL,
 					     0, SIGRTMAX - SIGRTMIN);
 
+	hook_count__init();
 	interval_ms = env_long(MEMTIDE_HOOK_INTERVAL_ENV, 10000, 0, 86400000);
 	memtide_hook_info.interval_ms = (__u32)interval_ms;
 	/* Never take over a handler the program set for itself. */

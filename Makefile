@@ -253,7 +253,7 @@ vmlinux:
 # Every C source, the hook and the tests included, in the kernel style of
 # .clang-format; `make test` fails on any file clang-format would change.
 FORMAT_SRCS := $(wildcard user/*.[ch] user/hook/*.[ch] bpf/*.[ch] tests/unit/*.c \
-		 tests/targets/*.c tests/fuzz/*.[ch] tests/bench/*.[ch])
+		 tests/targets/*.c tests/targets/*.cc tests/fuzz/*.[ch] tests/bench/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRCS)

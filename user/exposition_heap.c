@@ -201,7 +201,8 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 
 	per_function(b, snap, "memory_heap_alloc_calls_total",
 		     "Allocating calls by function (memalign includes aligned_alloc).",
-		     offsetof(struct heap_stats, calls), offsetof(struct memtide_hook_counts, calls));
+		     offsetof(struct heap_stats, calls),
+		     offsetof(struct memtide_hook_counts, calls));
 	per_function(b, snap, "memory_heap_requested_bytes_total",
 		     "Bytes requested by function (realloc: each new size).",
 		     offsetof(struct heap_stats, bytes),

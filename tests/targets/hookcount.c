@@ -73,7 +73,7 @@ int main(void)
 	pid_t pid;
 
 	counts_now = (void (*)(struct memtide_hook_counts *))dlsym(RTLD_DEFAULT,
-								  "memtide_hook_counts_now");
+								   "memtide_hook_counts_now");
 	if (!counts_now) {
 		printf("FAIL no hook\n");
 		return 2;
@@ -98,7 +98,8 @@ int main(void)
 	check(b.calls[0] - a.calls[0] == 2, "malloc calls exact"); /* + printf's? no: before */
 	check(b.calls[1] - a.calls[1] == 1 && b.requested[1] - a.requested[1] == 300, "calloc");
 	check(b.calls[5] - a.calls[5] == 1 && b.calls[6] - a.calls[6] == 1 &&
-		      b.calls[4] - a.calls[4] == 1, "memalign, valloc, posix_memalign calls");
+		      b.calls[4] - a.calls[4] == 1,
+	      "memalign, valloc, posix_memalign calls");
 	check(b.requested[0] - a.requested[0] == 64 + (1 << 20), "malloc requested bytes");
 	check(live_bytes(&b) - live_bytes(&a) == (__s64)live,
 	      "live bytes = malloc_usable_size, mmapped chunks included");
@@ -123,8 +124,9 @@ int main(void)
 	counts_now(&b);
 	printf("# realloc calls %llu failed %llu\n", b.calls[2] - a.calls[2], b.failed - a.failed);
 	check(b.calls[2] - a.calls[2] == 4 && b.failed - a.failed == 1, "realloc calls, 1 failed");
-	check(live_bytes(&b) - live_bytes(&a) == (__s64)live && live_objects(&b) ==
-		      live_objects(&a) + 1, "realloc live figures");
+	check(live_bytes(&b) - live_bytes(&a) == (__s64)live &&
+		      live_objects(&b) == live_objects(&a) + 1,
+	      "realloc live figures");
 	p = realloc(p, 0);
 	counts_now(&b);
 	check(p == NULL && live_bytes(&b) == live_bytes(&a) && live_objects(&b) == live_objects(&a),
@@ -167,7 +169,8 @@ int main(void)
 		_exit(live_objects(&c) == live_objects(&a) && c.calls[0] == a.calls[0] ? 0 : 1);
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		      WEXITSTATUS(status) == 0, "fork: the child starts from the parent's figures");
+		      WEXITSTATUS(status) == 0,
+	      "fork: the child starts from the parent's figures");
 	free(early);
 	return failures ? 1 : 0;
 }

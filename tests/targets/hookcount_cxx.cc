@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	auto now = (void (*)(struct memtide_hook_counts *))dlsym(RTLD_DEFAULT,
-								  "memtide_hook_counts_now");
+								 "memtide_hook_counts_now");
 	struct memtide_hook_counts a, b;
 
 	if (!now) {

@@ -27,8 +27,16 @@ extern void *__libc_valloc(size_t n);
 extern void *__libc_pvalloc(size_t n);
 
 /* enum heap_fn (bpf/heap_types.h) */
-enum { FN_MALLOC, FN_CALLOC, FN_REALLOC, FN_REALLOCARRAY, FN_POSIX_MEMALIGN, FN_MEMALIGN,
-       FN_VALLOC, FN_PVALLOC };
+enum {
+	FN_MALLOC,
+	FN_CALLOC,
+	FN_REALLOC,
+	FN_REALLOCARRAY,
+	FN_POSIX_MEMALIGN,
+	FN_MEMALIGN,
+	FN_VALLOC,
+	FN_PVALLOC
+};
 
 /*
  * A thread's counters, as few stores per call as can be: malloc adds to its
@@ -120,8 +128,8 @@ static void register_thread(struct tblock *t)
 /* The slow path: a thread's first call, the rare results (no block) and
  * calls after its exit (glibc frees a few blocks after the key's destructors:
  * those go straight to the totals, under the lock). */
-static void __attribute__((noinline)) count_slow(int fn, size_t n, void *p, int ok, size_t freed,
-						 int is_free)
+static void __attribute__((noinline))
+count_slow(int fn, size_t n, void *p, int ok, size_t freed, int is_free)
 {
 	struct tblock *t = &self;
 	struct tcounts *c = &t->c;

@@ -18,7 +18,6 @@
 #include "gc.h"
 #include "gc_int.h"
 #include "gc_limit.h"
-#include "hookinfo.h"
 #include "log.h"
 #include "policy.h"
 #include "snapshot.h"

@@ -9,6 +9,13 @@
  * once; a thread's exit folds it into the totals. The counters are only ever
  * written by their thread, with relaxed atomic stores, so a report reads them
  * from another thread without tearing.
+ *
+ * malloc(64)+free is a few nanoseconds in glibc, so every instruction on
+ * those two paths shows: malloc counts the request before it calls glibc (so
+ * nothing but the pointer is live across the call), the thread's state is the
+ * only test on the way in, the histogram has a slot for every log2 so no
+ * clamp, and block sizes are summed with the header word, which the sum takes
+ * off per live block.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -47,10 +54,13 @@ enum {
  * blocks freed.
  */
 struct tcounts {
-	__u64 hist[MEMTIDE_HOOK_SIZE_BUCKETS];
+	__u64 hist[64]; /* by log2; the report's last bucket takes the rest */
 	__u64 calls[MEMTIDE_HOOK_FNS]; /* all but malloc's */
 	__u64 requested[MEMTIDE_HOOK_FNS];
-	__u64 live_bytes; /* wraps below zero: a thread frees what others allocated */
+	/* block_bytes() of the blocks given and taken back: two counters, so
+	 * malloc and free do not wait on each other's add. */
+	__u64 given;
+	__u64 taken;
 	__u64 frees;
 	__u64 no_block; /* calls that returned no block: failures, realloc(p, 0) */
 	__u64 failed;
@@ -60,7 +70,14 @@ struct tcounts {
 struct tblock {
 	struct tcounts c;
 	struct tblock *next, **prev;
-	int state; /* 0: unregistered, 1: registered, 2: exited (count into the totals) */
+	int state;
+};
+
+enum {
+	T_NEW, /* first call still to come */
+	T_COUNTING,
+	T_EXITED, /* count into the totals */
+	T_OFF, /* MEMTIDE_HOOK_COUNT=0 came after this thread's first call */
 };
 
 static __thread struct tblock self __attribute__((tls_model("initial-exec")));
@@ -73,19 +90,21 @@ static int have_key;
 
 #define ADD(field, v) __atomic_store_n(&(field), (field) + (v), __ATOMIC_RELAXED)
 
-/* glibc's chunk header: the size word before the block; bit 1 IS_MMAPPED. */
-static inline size_t usable(const void *p)
+/*
+ * glibc's chunk header: the size word before the block (bits 0-2 are flags,
+ * bit 1 IS_MMAPPED). malloc_usable_size() is the chunk size less one header
+ * word, two for an mmapped chunk; this is it plus one word.
+ */
+static inline size_t block_bytes(const void *p)
 {
 	size_t word = ((const size_t *)p)[-1];
 
-	return (word & ~(size_t)7) - (word & 2 ? 2 * sizeof(size_t) : sizeof(size_t));
+	return (word & ~(size_t)7) - (word & 2) * (sizeof(size_t) / 2);
 }
 
 static inline unsigned int bucket(size_t n)
 {
-	unsigned int b = n > 1 ? 63 - (unsigned int)__builtin_clzl(n) : 0;
-
-	return b < MEMTIDE_HOOK_SIZE_BUCKETS ? b : MEMTIDE_HOOK_SIZE_BUCKETS - 1;
+	return 63 - (unsigned int)__builtin_clzl(n | 1);
 }
 
 static void add_counts(struct tcounts *to, const struct tcounts *from)
@@ -106,7 +125,7 @@ static void thread_exit(void *arg)
 	*t->prev = t->next;
 	if (t->next)
 		t->next->prev = t->prev;
-	t->state = 2;
+	t->state = T_EXITED;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -118,7 +137,7 @@ static void register_thread(struct tblock *t)
 	if (threads)
 		threads->prev = &t->next;
 	threads = t;
-	t->state = 1;
+	t->state = T_COUNTING;
 	pthread_mutex_unlock(&lock);
 	/* A key's value needs no allocation (static slots in the thread). */
 	if (have_key)
@@ -134,9 +153,9 @@ count_slow(int fn, size_t n, void *p, int ok, size_t freed, int is_free)
 	struct tblock *t = &self;
 	struct tcounts *c = &t->c;
 
-	if (t->state == 0)
+	if (t->state == T_NEW)
 		register_thread(t);
-	if (t->state == 2) {
+	if (t->state == T_EXITED) {
 		pthread_mutex_lock(&lock);
 		c = &exited;
 	}
@@ -146,7 +165,7 @@ count_slow(int fn, size_t n, void *p, int ok, size_t freed, int is_free)
 			ADD(c->calls[fn], 1);
 		ADD(c->requested[fn], n);
 		if (p) {
-			ADD(c->live_bytes, usable(p));
+			ADD(c->given, block_bytes(p));
 		} else {
 			ADD(c->no_block, 1);
 			if (!ok)
@@ -154,7 +173,7 @@ count_slow(int fn, size_t n, void *p, int ok, size_t freed, int is_free)
 		}
 	}
 	if (freed != (size_t)-1) {
-		ADD(c->live_bytes, -freed);
+		ADD(c->taken, freed);
 		if (is_free)
 			ADD(c->frees, 1);
 		else
@@ -169,15 +188,16 @@ static inline void count_call(int fn, size_t n, void *p, int ok)
 {
 	struct tblock *t = &self;
 
-	if (__builtin_expect(t->state != 1 || !p, 0)) {
-		count_slow(fn, n, p, ok, (size_t)-1, 0);
+	if (__builtin_expect(t->state != T_COUNTING || !p, 0)) {
+		if (counting)
+			count_slow(fn, n, p, ok, (size_t)-1, 0);
 		return;
 	}
 	ADD(t->c.hist[bucket(n)], 1);
 	if (fn != FN_MALLOC)
 		ADD(t->c.calls[fn], 1);
 	ADD(t->c.requested[fn], n);
-	ADD(t->c.live_bytes, usable(p));
+	ADD(t->c.given, block_bytes(p));
 }
 
 static inline void count_alloc(int fn, size_t n, void *p)
@@ -189,29 +209,73 @@ static inline void count_free(size_t bytes, int is_free)
 {
 	struct tblock *t = &self;
 
-	if (__builtin_expect(t->state != 1 || !is_free, 0)) {
-		count_slow(-1, 0, NULL, 1, bytes, is_free);
+	if (__builtin_expect(t->state != T_COUNTING || !is_free, 0)) {
+		if (counting)
+			count_slow(-1, 0, NULL, 1, bytes, is_free);
 		return;
 	}
-	ADD(t->c.live_bytes, -bytes);
+	ADD(t->c.taken, bytes);
 	ADD(t->c.frees, 1);
+}
+
+/*
+ * malloc's and free's rare cases, out of line and entered by a jump, so the
+ * common paths keep no register across glibc's call: a thread that does not
+ * count here (first call, exited, counting off) and malloc's failure.
+ */
+static void *__attribute__((noinline)) malloc_uncounted(size_t n)
+{
+	void *p;
+
+	if (!counting)
+		return __libc_malloc(n);
+	p = __libc_malloc(n);
+	count_slow(FN_MALLOC, n, p, p != NULL, (size_t)-1, 0);
+	return p;
+}
+
+static void *__attribute__((noinline)) malloc_failed(void)
+{
+	ADD(self.c.no_block, 1);
+	ADD(self.c.failed, 1);
+	return NULL;
+}
+
+static void __attribute__((noinline)) free_uncounted(void *p)
+{
+	if (p && counting)
+		count_slow(-1, 0, NULL, 1, block_bytes(p), 1);
+	__libc_free(p);
 }
 
 #define EXPORT __attribute__((visibility("default")))
 
 EXPORT void *malloc(size_t n)
 {
-	void *p = __libc_malloc(n);
+	struct tblock *t = &self;
+	void *p;
 
-	if (counting)
-		count_alloc(FN_MALLOC, n, p);
+	if (__builtin_expect(t->state != T_COUNTING, 0))
+		return malloc_uncounted(n);
+	ADD(t->c.hist[bucket(n)], 1);
+	ADD(t->c.requested[FN_MALLOC], n);
+	p = __libc_malloc(n);
+	if (__builtin_expect(!p, 0))
+		return malloc_failed();
+	ADD(self.c.given, block_bytes(p));
 	return p;
 }
 
 EXPORT void free(void *p)
 {
-	if (counting && p)
-		count_free(usable(p), 1);
+	struct tblock *t = &self;
+
+	if (__builtin_expect(t->state != T_COUNTING || !p, 0)) {
+		free_uncounted(p);
+		return;
+	}
+	ADD(t->c.taken, block_bytes(p));
+	ADD(t->c.frees, 1);
 	__libc_free(p);
 }
 
@@ -220,20 +284,16 @@ EXPORT void *calloc(size_t n, size_t size)
 	void *p = __libc_calloc(n, size);
 	size_t total;
 
-	if (counting)
-		count_alloc(FN_CALLOC, __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total,
-			    p);
+	count_alloc(FN_CALLOC, __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total, p);
 	return p;
 }
 
 /* realloc(p, 0) frees p (glibc returns NULL); a failure leaves p as it was. */
 static void *do_realloc(int fn, void *p, size_t n)
 {
-	size_t old = p && counting ? usable(p) : 0;
+	size_t old = p ? block_bytes(p) : 0;
 	void *q = __libc_realloc(p, n);
 
-	if (!counting)
-		return q;
 	if (p && n == 0 && !q) {
 		count_call(fn, n, NULL, 1);
 		count_free(old, 0);
@@ -255,8 +315,7 @@ EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	size_t total;
 
 	if (__builtin_mul_overflow(n, size, &total)) {
-		if (counting)
-			count_alloc(FN_REALLOCARRAY, SIZE_MAX, NULL);
+		count_alloc(FN_REALLOCARRAY, SIZE_MAX, NULL);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -271,8 +330,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	if (align % sizeof(void *) || (align & (align - 1)) || !align)
 		return EINVAL;
 	p = __libc_memalign(align, n);
-	if (counting)
-		count_alloc(FN_POSIX_MEMALIGN, n, p);
+	count_alloc(FN_POSIX_MEMALIGN, n, p);
 	if (!p)
 		return ENOMEM;
 	*out = p;
@@ -283,8 +341,7 @@ EXPORT void *memalign(size_t align, size_t n)
 {
 	void *p = __libc_memalign(align, n);
 
-	if (counting)
-		count_alloc(FN_MEMALIGN, n, p);
+	count_alloc(FN_MEMALIGN, n, p);
 	return p;
 }
 
@@ -298,8 +355,7 @@ EXPORT void *valloc(size_t n)
 {
 	void *p = __libc_valloc(n);
 
-	if (counting)
-		count_alloc(FN_VALLOC, n, p);
+	count_alloc(FN_VALLOC, n, p);
 	return p;
 }
 
@@ -307,8 +363,7 @@ EXPORT void *pvalloc(size_t n)
 {
 	void *p = __libc_pvalloc(n);
 
-	if (counting)
-		count_alloc(FN_PVALLOC, n, p);
+	count_alloc(FN_PVALLOC, n, p);
 	return p;
 }
 
@@ -327,8 +382,9 @@ void hook_count__sum(struct memtide_hook_counts *out)
 	for (t = threads; t; t = t->next)
 		add_counts(&sum, &t->c);
 	pthread_mutex_unlock(&lock);
-	for (size_t i = 0; i < MEMTIDE_HOOK_SIZE_BUCKETS; i++) {
-		out->size_hist[i] = sum.hist[i];
+	for (size_t i = 0; i < 64; i++) {
+		out->size_hist[i < MEMTIDE_HOOK_SIZE_BUCKETS ? i : MEMTIDE_HOOK_SIZE_BUCKETS - 1] +=
+			sum.hist[i];
 		calls += sum.hist[i];
 	}
 	for (size_t f = 0; f < MEMTIDE_HOOK_FNS; f++) {
@@ -339,8 +395,9 @@ void hook_count__sum(struct memtide_hook_counts *out)
 	out->calls[FN_MALLOC] = calls - others;
 	out->failed = sum.failed;
 	out->frees = sum.frees;
-	out->live_bytes = (__s64)sum.live_bytes;
 	out->live_objects = (__s64)(calls - sum.no_block - sum.frees - sum.other_frees);
+	out->live_bytes =
+		(__s64)(sum.given - sum.taken) - out->live_objects * (__s64)sizeof(size_t);
 }
 
 /* The child is one thread: the others' blocks stay in its memory, as their
@@ -362,12 +419,14 @@ void hook_count__init(void)
 
 	if (v && !strcmp(v, "0")) {
 		counting = 0;
+		if (self.state == T_COUNTING)
+			self.state = T_OFF;
 		return;
 	}
 	if (!pthread_key_create(&key, thread_exit))
 		have_key = 1;
 	/* The loading thread registered before the key existed. */
-	if (self.state == 1 && have_key)
+	if (self.state == T_COUNTING && have_key)
 		pthread_setspecific(key, &self);
 	pthread_atfork(NULL, NULL, after_fork_child);
 }

@@ -85,6 +85,13 @@ static const struct key_spec kubernetes_keys[] = {
 };
 #undef KS
 
+#define PR(field) offsetof(struct profiling_config, field)
+static const struct key_spec profiling_keys[] = {
+	{ "enabled", K_BOOL, PR(enabled) },
+	{ "top_sites", K_COUNT, PR(top_sites) },
+};
+#undef PR
+
 /* Offsets into struct config: gc_min_interval is stored with the memory settings. */
 static const struct key_spec api_keys[] = {
 	{ "token_file", K_ABSPATH, offsetof(struct config, api.token_file) },
@@ -110,6 +117,7 @@ const struct config_section config_sections[] = {
 	{ "alertmanager", alertmanager_keys, N(alertmanager_keys),
 	  offsetof(struct config, alertmanager) },
 	{ "kubernetes", kubernetes_keys, N(kubernetes_keys), offsetof(struct config, kubernetes) },
+	{ "profiling", profiling_keys, N(profiling_keys), offsetof(struct config, profiling) },
 };
 const size_t config_n_sections = N(config_sections);
 
@@ -281,6 +289,21 @@ static int load_exporter(struct ctx *c, yaml_node_t *map, struct exporter_config
 	return 0;
 }
 
+/* Sites are series on /metrics: N per profiled process, bounded. */
+#define MAX_TOP_SITES 20
+
+static int load_profiling(struct ctx *c, yaml_node_t *map, struct profiling_config *p)
+{
+	struct table_walk w = TABLE("profiling", profiling_keys, p);
+	int err = load_table(c, map, &w);
+
+	if (!err && p->top_sites > MAX_TOP_SITES)
+		return config_fail(c, value_node(&w, "top_sites"),
+				   "top_sites: %llu is more than %d (each is a series per process)",
+				   (unsigned long long)p->top_sites, MAX_TOP_SITES);
+	return err;
+}
+
 static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 {
 	struct config *cfg = arg;
@@ -313,9 +336,11 @@ static int top_pair(struct ctx *c, const char *key, yaml_node_t *v, void *arg)
 
 		return load_table(c, v, &w);
 	}
+	if (strcmp(key, "profiling") == 0)
+		return load_profiling(c, v, &cfg->profiling);
 	return config_fail(
 		c, v,
-		"unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager, kubernetes)",
+		"unknown section \"%s\" (known: memory, targets, exporter, pushgateway, api, alerts, alertmanager, kubernetes, profiling)",
 		key);
 }
 
@@ -347,6 +372,8 @@ static int set_defaults(struct config *cfg)
 					      .leak_window_ms = 600000,
 					      .leak_objects = 1000,
 					      .history_size = 100 };
+	cfg->profiling.enabled = true;
+	cfg->profiling.top_sites = 5;
 	cfg->alertmanager.resend_interval_ms = 60000;
 	cfg->alertmanager.timeout_ms = 5000;
 	/* Where the kubelet writes them on every node (the DaemonSet mounts them). */

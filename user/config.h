@@ -78,6 +78,13 @@ struct alertmanager_config {
 	uint64_t timeout_ms;
 };
 
+/* Sampled allocation sites (the otel_memory USDT probes: hooked processes and
+ * any program carrying them). */
+struct profiling_config {
+	bool enabled;
+	uint64_t top_sites; /* per process on /metrics */
+};
+
 struct kubernetes_config {
 	char *pods_log_dir; /* NULL: no pod names */
 	char *containers_log_dir; /* NULL: no container names */
@@ -94,6 +101,7 @@ struct config {
 	struct alerts_config alerts;
 	struct alertmanager_config alertmanager;
 	struct kubernetes_config kubernetes;
+	struct profiling_config profiling;
 };
 
 /* Reads and validates @path. On error returns -errno (-EINVAL for content

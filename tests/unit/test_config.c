@@ -64,6 +64,8 @@ static void defaults_are_the_spec(void **state)
 	assert_null(cfg->api.token);
 	assert_string_equal(cfg->kubernetes.pods_log_dir, "/var/log/pods");
 	assert_string_equal(cfg->kubernetes.containers_log_dir, "/var/log/containers");
+	assert_true(cfg->profiling.enabled);
+	assert_int_equal(cfg->profiling.top_sites, 5);
 	/* No targets section: the largest 10 processes, kernel tier. */
 	assert_int_equal(cfg->n_targets, 1);
 	assert_int_equal(cfg->targets[0].top_rss, 10);
@@ -171,6 +173,9 @@ static void rejections(void **state)
 	parse_bad("memory: 5\n", "t.yaml:1:9:", "must be a mapping");
 	parse_bad("kubernetes:\n  pods_log_dir: var/log/pods\n",
 		  "t.yaml:2:17:", "must be an absolute path");
+	parse_bad("profiling:\n  top_sites: 21\n", "t.yaml:2:14:", "more than 20");
+	parse_bad("profiling:\n  top_sites: 0\n", "t.yaml:2:14:", "count from 1");
+	parse_bad("profiling:\n  sample: 1\n", "t.yaml:2:11:", "known: enabled, top_sites");
 	parse_bad("targets:\n  match: {}\n", "t.yaml:2:3:", "must be a list");
 	parse_bad("targets:\n  - heap: none\n", "t.yaml:2:5:", "needs a \"match\"");
 	parse_bad("targets:\n  - match: {}\n", "t.yaml:2:12:", "at least one of");

@@ -108,7 +108,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 
 # One protoc-c run writes both files.
 $(OUTPUT)/%.pb-c.c $(OUTPUT)/%.pb-c.h: user/%.proto | $(OUTPUT)
-	$(call msg,PROTOC,$@)
+	$(call msg,PROTOC,$<)
 	$(Q)protoc-c --c_out=$(OUTPUT) -Iuser $<
 
 $(OUTPUT)/%.pb-c.o: $(OUTPUT)/%.pb-c.c

@@ -23,13 +23,20 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
-LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lpthread -lm
+LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lprotobuf-c -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
+# Protocol buffer schemas (user/*.proto: pprof's profile), made into C by
+# protoc-c in the build directory; generated code is neither formatted nor linted.
+PROTO_SRCS := $(wildcard user/*.proto)
+PROTO_GEN := $(patsubst user/%.proto,$(OUTPUT)/%.pb-c.c,$(PROTO_SRCS)) \
+	     $(patsubst user/%.proto,$(OUTPUT)/%.pb-c.h,$(PROTO_SRCS))
+PROTO_HDRS := $(patsubst user/%.proto,$(OUTPUT)/%.pb-c.h,$(PROTO_SRCS))
+LIB_OBJS  += $(patsubst user/%.proto,$(OUTPUT)/%.pb-c.o,$(PROTO_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -38,6 +45,9 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS)) 
 	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc))
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
+# Helpers the integration tests run (linked with the agent's objects, like unit tests).
+TOOL_SRCS := $(wildcard tests/tools/*.[ch])
+TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tools/%,$(TOOL_SRCS))
 
 # libFuzzer harnesses (tests/fuzz/), built with clang into their own directory.
 # The agent's modules go into an archive, so each harness links only those it
@@ -48,7 +58,8 @@ FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	       -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
 	       -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
-FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(LIB_SRCS))
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_OUT)/user/%.o,$(LIB_SRCS)) \
+		 $(patsubst user/%.proto,$(FUZZ_OUT)/%.pb-c.o,$(PROTO_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 
@@ -56,7 +67,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd
+             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd \
+             libprotobuf-c-dev protobuf-c-compiler golang-go
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)
@@ -69,7 +81,7 @@ endif
 
 # A recipe that fails leaves no half-written target behind for the next make.
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS) $(SKELS)
+.SECONDARY: $(BPF_OBJS) $(SKELS) $(PROTO_GEN)
 .PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized \
 	targets fuzz fuzz-build soak install uninstall image deps-image
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
@@ -83,7 +95,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets $(OUTPUT)/bench $(OUTPUT)/tools:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -94,9 +106,18 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-# The skeletons exist before any object is compiled; which object includes
-# which skeleton, the -MMD dependency files say once it has been built.
-$(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
+# One protoc-c run writes both files.
+$(OUTPUT)/%.pb-c.c $(OUTPUT)/%.pb-c.h: user/%.proto | $(OUTPUT)
+	$(call msg,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(OUTPUT) -Iuser $<
+
+$(OUTPUT)/%.pb-c.o: $(OUTPUT)/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The skeletons and generated headers exist before any object is compiled;
+# which object includes which, the -MMD dependency files say once it has been built.
+$(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(PROTO_HDRS) $(OUTPUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -114,6 +135,10 @@ $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
@@ -137,7 +162,11 @@ targets: $(TARGET_BINS)
 $(FUZZ_OUT)/user:
 	$(Q)mkdir -p $@
 
-$(FUZZ_OUT)/user/%.o: user/%.c | $(SKELS) $(FUZZ_OUT)/user
+$(FUZZ_OUT)/user/%.o: user/%.c | $(SKELS) $(PROTO_HDRS) $(FUZZ_OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/%.pb-c.o: $(OUTPUT)/%.pb-c.c | $(FUZZ_OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
@@ -203,17 +232,18 @@ unit: $(UNIT_BINS)
 	tests/run.sh --unit $(OUTPUT)
 
 # The integration tests on this build (as root: they load BPF programs).
-integration: deps all $(TARGET_BINS)
+integration: deps all $(TARGET_BINS) $(TOOL_BINS)
 	tests/run.sh --integration $(OUTPUT)
 
 # Every test twice: on the normal build, then on the sanitizer build of the
 # agent and the unit tests (targets and the hook stay unsanitized: they stand
 # for other people's programs).
-test: deps deps-image format-check all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
+test: deps deps-image format-check all $(UNIT_BINS) $(TARGET_BINS) $(TOOL_BINS) $(BENCH_BINS) \
+	fuzz-build
 	$(MAKE) --no-print-directory SANITIZE=1 sanitized
 	tests/run.sh build build-san
 
-sanitized: $(OUTPUT)/memtide $(UNIT_BINS)
+sanitized: $(OUTPUT)/memtide $(UNIT_BINS) $(TOOL_BINS)
 
 # The churn soak at length (make test runs 20 s of it).
 SOAK_SECONDS ?= 600
@@ -253,7 +283,8 @@ vmlinux:
 # Every C source, the hook and the tests included, in the kernel style of
 # .clang-format; `make test` fails on any file clang-format would change.
 FORMAT_SRCS := $(wildcard user/*.[ch] user/hook/*.[ch] bpf/*.[ch] tests/unit/*.c \
-		 tests/targets/*.c tests/targets/*.cc tests/fuzz/*.[ch] tests/bench/*.[ch])
+		 tests/targets/*.c tests/targets/*.cc tests/fuzz/*.[ch] tests/bench/*.[ch] \
+		 tests/tools/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -265,4 +296,5 @@ clean:
 	rm -rf build build-san $(FUZZ_OUT)
 
 -include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d $(OUTPUT)/bench/*.d \
+		     $(OUTPUT)/tools/*.d \
 		     $(FUZZ_OUT)/*.d $(FUZZ_OUT)/user/*.d)

@@ -20,7 +20,7 @@ while IFS= read -r f; do
 	esac
 	got=$(spdx "$f")
 	if [ -z "$got" ]; then missing+=("$f"); elif [ "$got" != "$want" ]; then wrong+=("$f: $got"); fi
-done < <(git ls-files -- '*.c' '*.h' '*.sh' '*.yaml' '*.yml' Makefile .ci/run ':!vmlinux/*' ':!tests/fixtures/*' ':!tests/fuzz/corpus/*')
+done < <(git ls-files -- '*.c' '*.h' '*.proto' '*.sh' '*.yaml' '*.yml' Makefile .ci/run ':!vmlinux/*' ':!tests/fixtures/*' ':!tests/fuzz/corpus/*')
 check "every source file has an SPDX line (${missing[*]:-})" test ${#missing[@]} = 0
 check "every SPDX line names the decided license (${wrong[*]:-})" test ${#wrong[@]} = 0
 check "the hook library is Apache-2.0" sh -c "for f in user/hook/*; do head -1 \"\$f\" | grep -q 'SPDX-License-Identifier: Apache-2.0' || exit 1; done"

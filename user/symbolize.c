@@ -384,6 +384,7 @@ static void resolve_one(struct symbolizer *s, int pid, struct sym_pid *p, __u64 
 	const struct sym_entry *e;
 	struct sym_file *f;
 	__u64 addr;
+	size_t cost;
 
 	*out = (struct sym_frame){ .ip = ip, .map_index = -1, .path = "", .build_id = "",
 				   .func = "", .file = "" };
@@ -408,7 +409,9 @@ static void resolve_one(struct symbolizer *s, int pid, struct sym_pid *p, __u64 
 		out->func = f->names + e->name;
 		out->func_offset = addr - e->addr;
 	}
+	cost = f->cost;
 	sym_file__line(f, addr, &out->file, &out->line);
+	s->st.cache_bytes += f->cost - cost; /* source names joined on the way */
 }
 
 int symbolizer__resolve(struct symbolizer *s, int pid, const __u64 *ips, size_t n,

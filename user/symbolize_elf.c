@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,9 @@ void sym_file__free(struct sym_file *f)
 		elf_end(f->dw_elf);
 		close(f->dw_fd);
 	}
+	for (size_t i = 0; i < f->nsrcs; i++)
+		free(f->srcs[i].full);
+	free(f->srcs);
 	free(f->cus);
 	free(f->loads);
 	free(f->syms);
@@ -389,6 +393,52 @@ const struct sym_entry *sym_file__lookup(const struct sym_file *f, __u64 addr)
 	return e;
 }
 
+/*
+ * A relative source name joined to its compile unit's directory, as addr2line
+ * prints it; kept per file by libdw's pointer, which lives as long as the
+ * Dwarf handle. @name itself when it is absolute or nothing can be joined.
+ */
+static const char *full_name(struct sym_file *f, Dwarf_Die *cudie, const char *name)
+{
+	size_t lo = 0, hi = f->nsrcs, dlen, nlen;
+	Dwarf_Attribute attr;
+	const char *dir;
+	struct sym_src *p;
+	char *full;
+
+	if (name[0] == '/')
+		return name;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->srcs[mid].name == name)
+			return f->srcs[mid].full;
+		if ((uintptr_t)f->srcs[mid].name < (uintptr_t)name)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	dir = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr));
+	if (!dir || !*dir || f->nsrcs == SYM_MAX_SRCS)
+		return name;
+	dlen = strnlen(dir, SYM_NAME_MAX + 1);
+	nlen = strlen(name);
+	if (dlen + 1 + nlen > SYM_NAME_MAX || !(full = malloc(dlen + nlen + 2)))
+		return name;
+	p = realloc(f->srcs, (f->nsrcs + 1) * sizeof(*p));
+	if (!p) {
+		free(full);
+		return name;
+	}
+	f->srcs = p;
+	snprintf(full, dlen + nlen + 2, "%s%s%s", dir, dir[dlen - 1] == '/' ? "" : "/", name);
+	memmove(&p[lo + 1], &p[lo], (f->nsrcs - lo) * sizeof(*p));
+	p[lo] = (struct sym_src){ name, full };
+	f->nsrcs++;
+	f->cost += sizeof(*p) + dlen + nlen + 2;
+	return full;
+}
+
 void sym_file__line(struct sym_file *f, __u64 addr, const char **file, unsigned int *line)
 {
 	size_t lo = 0, hi = f->ncus;
@@ -419,7 +469,7 @@ void sym_file__line(struct sym_file *f, __u64 addr, const char **file, unsigned 
 		src = l ? dwarf_linesrc(l, NULL, NULL) : NULL;
 		if (!src || strnlen(src, SYM_NAME_MAX + 1) > SYM_NAME_MAX)
 			return;
-		*file = src;
+		*file = full_name(f, &cudie, src);
 		dwarf_lineno(l, (int *)line);
 		return;
 	}

@@ -30,6 +30,11 @@ struct sym_cu {
 	__u64 die; /* the CU DIE's offset */
 };
 
+struct sym_src {
+	const char *name; /* libdw's, relative */
+	char *full;
+};
+
 struct sym_file {
 	struct sym_key key;
 	struct sym_file *hnext, *prev, *next; /* hash chain, LRU list */
@@ -45,6 +50,8 @@ struct sym_file {
 	void *dw_elf, *dw; /* Elf *, Dwarf * */
 	struct sym_cu *cus;
 	size_t ncus;
+	struct sym_src *srcs; /* relative source names joined to their comp_dir, by pointer */
+	size_t nsrcs;
 	size_t cost; /* bytes, roughly: what the cache budget counts */
 };
 
@@ -52,6 +59,7 @@ struct sym_file {
 #define SYM_MAX_LOADS 256
 #define SYM_MAX_SYMS (4u << 20)
 #define SYM_MAX_CUS (1u << 20)
+#define SYM_MAX_SRCS 65536
 #define SYM_MAX_DWARF_BYTES (1ull << 30)
 
 /*

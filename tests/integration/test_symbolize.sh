@@ -5,8 +5,9 @@
 # file:line as binutils (nm, addr2line) give them, mapping paths and build ids;
 # a stripped copy of the library still names its exported function from
 # .dynsym; a target in a private mount namespace, at a path that does not
-# exist on the host; a deleted binary (map_files); and a symbolic link planted
-# at the binary's path after it started, which must not change the answer.
+# exist on the host; a deleted binary (map_files); and a symbolic link to a
+# decoy planted at the binary's path after it started, which must not change
+# the answer.
 # Without CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE (no map_files) the lookup
 # goes through /proc/PID/root and still checks dev:inode.
 . "$(dirname "$0")/../lib.sh"
@@ -152,21 +153,21 @@ same "deleted library" "$SPID" symlib_exported "$LIB" "$WORK/del/libsymlib.so (d
 unknown "deleted library without map_files: unknown, not a crash" "$SPID" symlib_exported \
 	"$WORK/del/libsymlib.so (deleted)" "${NOCAPS[@]}"
 
-# 5. A symbolic link planted at the path after start, to another ELF file with
-# symbols at those addresses (the library for the executable, and back).
+# 5. A symbolic link planted at the path after start, to a decoy: the same
+# executable with its function renamed, so that reading it would answer "decoy".
 mkdir "$WORK/plant"
 cp "$EXE" "$LIB" "$WORK/plant/"
+objcopy --redefine-sym symtarget_static=decoy "$EXE" "$WORK/decoy"
+need "the decoy names the function decoy" sh -c "nm '$WORK/decoy' | grep -q ' decoy\$'"
 start_sym "$WORK/plant/symtarget" || not_ok "symtarget starts" "$(cat "$SOUT")"
-rm "$WORK/plant/symtarget" "$WORK/plant/libsymlib.so"
-ln -s "$LIB" "$WORK/plant/symtarget"
-ln -s "$EXE" "$WORK/plant/libsymlib.so"
+rm "$WORK/plant/symtarget"
+ln -s "$WORK/decoy" "$WORK/plant/symtarget"
 same "planted link: executable still resolves" "$SPID" symtarget_static "$EXE" \
 	"$WORK/plant/symtarget (deleted)"
-same "planted link: library still resolves" "$SPID" symlib_exported "$LIB" \
-	"$WORK/plant/libsymlib.so (deleted)"
-# Through the path itself (a file of that name, not deleted: the link's target).
+# Without map_files, through the path itself: a file of the name the maps line
+# shows, not deleted, is the link to the decoy.
 rm "$WORK/plant/symtarget"
-ln -s "$LIB" "$WORK/plant/symtarget (deleted)"
+ln -s "$WORK/decoy" "$WORK/plant/symtarget (deleted)"
 unknown "planted link without map_files: dev:inode mismatch, unknown" "$SPID" symtarget_static \
 	"$WORK/plant/symtarget (deleted)" "${NOCAPS[@]}"
 need "without the capabilities, map_files is refused (the check above took the path)" \

@@ -37,9 +37,11 @@ static int dec(const char **p, const char *end, __u64 *out)
 	int n = 0;
 
 	for (; *p < end && **p >= '0' && **p <= '9'; (*p)++, n++) {
-		if (v > (~(__u64)0 - 9) / 10)
+		__u64 d = (__u64)(**p - '0');
+
+		if (v > (~(__u64)0 - d) / 10)
 			return -EINVAL;
-		v = v * 10 + (__u64)(**p - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return n ? 0 : -EINVAL;

@@ -227,8 +227,12 @@ static int load_pid(int pid, struct sym_pid **out)
 			cap = ncap;
 		}
 		sm = &p->maps[p->n];
-		*sm = (struct sym_map){ .start = m.start, .end = m.end, .offset = m.offset,
-					.inode = m.inode, .major = m.dev_major, .minor = m.dev_minor,
+		*sm = (struct sym_map){ .start = m.start,
+					.end = m.end,
+					.offset = m.offset,
+					.inode = m.inode,
+					.major = m.dev_major,
+					.minor = m.dev_minor,
 					.is_file = proc_map__is_file(&m) };
 		sm->path = strndup(m.path, m.path_len);
 		err = -ENOMEM;
@@ -386,8 +390,9 @@ static void resolve_one(struct symbolizer *s, int pid, struct sym_pid *p, __u64 
 	__u64 addr;
 	size_t cost;
 
-	*out = (struct sym_frame){ .ip = ip, .map_index = -1, .path = "", .build_id = "",
-				   .func = "", .file = "" };
+	*out = (struct sym_frame){
+		.ip = ip, .map_index = -1, .path = "", .build_id = "", .func = "", .file = ""
+	};
 	if (!m)
 		return;
 	out->map_index = (int)(m - p->maps);

@@ -23,7 +23,7 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
-LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lprotobuf-c -lpthread -lm
+LDLIBS    := -lbpf -ldw -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lprotobuf-c -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -46,7 +46,7 @@ TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS)) 
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 # Helpers the integration tests run (linked with the agent's objects, like unit tests).
-TOOL_SRCS := $(wildcard tests/tools/*.[ch])
+TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(patsubst tests/tools/%.c,$(OUTPUT)/tools/%,$(TOOL_SRCS))
 
 # libFuzzer harnesses (tests/fuzz/), built with clang into their own directory.
@@ -64,7 +64,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 
 # Debian packages the build, the tests and the benchmarks need.
-DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
+DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev libdw-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
              libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd \
@@ -136,6 +136,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
 
+# Test drivers of agent modules (tests/tools/), linked like the unit tests.
 $(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(OUTPUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
@@ -147,6 +148,16 @@ $(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
 $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -static $< -o $@
+
+# The symbolization target: PIE, -g, -O0 (no inlining), its library beside it.
+$(OUTPUT)/targets/libsymlib.so: tests/targets/lib/symlib.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -std=c11 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+
+$(OUTPUT)/targets/symtarget: tests/targets/symtarget.c $(OUTPUT)/targets/libsymlib.so | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIE -pie $< \
+		-L$(OUTPUT)/targets -lsymlib -Wl,-rpath,'$$ORIGIN' -o $@
 
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
@@ -283,8 +294,8 @@ vmlinux:
 # Every C source, the hook and the tests included, in the kernel style of
 # .clang-format; `make test` fails on any file clang-format would change.
 FORMAT_SRCS := $(wildcard user/*.[ch] user/hook/*.[ch] bpf/*.[ch] tests/unit/*.c \
-		 tests/targets/*.c tests/targets/*.cc tests/fuzz/*.[ch] tests/bench/*.[ch] \
-		 tests/tools/*.[ch])
+		 tests/targets/*.c tests/targets/*.cc tests/targets/lib/*.c tests/tools/*.[ch] \
+		 tests/fuzz/*.[ch] tests/bench/*.[ch])
 
 format:
 	clang-format -i $(FORMAT_SRCS)

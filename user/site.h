@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A sampled stack's site: the frame that asked for the memory, named for a
+ * label value. Pure functions over resolved frames (symbolize.h).
+ */
+#ifndef MEMTIDE_SITE_H
+#define MEMTIDE_SITE_H
+
+#include <stddef.h>
+#include "symbolize.h"
+
+/* A site's name as a label value: valid UTF-8, at most this long with its NUL. */
+#define SITE_NAME_LEN 160
+
+/*
+ * The first frame outside the allocator: the hook, libc (a strdup names its
+ * caller), libstdc++'s operator new and the dynamic loader are the
+ * allocator's; @n when every frame is (the caller then names frame 0).
+ */
+size_t site__pick(const struct sym_frame *f, size_t n);
+/*
+ * "function (module)" for a named frame, "module+0xADDR" (the ELF address)
+ * for an unnamed one, "0xIP" outside any mapping; module is the mapping's
+ * file name without its directories. Sanitized, cut to @len.
+ */
+void site__name(const struct sym_frame *f, char *out, size_t len);
+
+#endif

@@ -39,7 +39,7 @@ struct alertmanager {
 
 int alertmanager__body(const struct alert *al, size_t n, const char *instance, struct buf *out)
 {
-	char pid[16], text[160];
+	char pid[16], text[ALERT_DESCRIPTION_LEN];
 	int err = 0;
 	struct json_object *doc = json__array(&err);
 

@@ -68,6 +68,8 @@ const char *alert__summary(enum alert_kind kind)
 
 void alert__description(const struct alert *al, char *buf, size_t len)
 {
+	int n;
+
 	switch (al->kind) {
 	case ALERT_HIGH:
 	case ALERT_CRITICAL:
@@ -79,9 +81,40 @@ void alert__description(const struct alert *al, char *buf, size_t len)
 			 al->comm, al->pid, al->value * 100);
 		break;
 	default:
-		snprintf(buf, len,
-			 "%s (pid %d) holds %.0f more live allocations than a window ago.",
-			 al->comm, al->pid, al->value);
+		n = snprintf(buf, len,
+			     "%s (pid %d) holds %.0f more live allocations than a window ago.",
+			     al->comm, al->pid, al->value);
+		for (size_t i = 0; i < al->n_sites && n > 0 && (size_t)n < len; i++)
+			n += snprintf(buf + n, len - (size_t)n, "%s %s %.0f%%",
+				      i ? "," : " Growth by site:", al->sites[i].name,
+				      al->sites[i].share * 100);
+		if (al->n_sites && n > 0 && (size_t)n + 1 < len)
+			strcat(buf, ".");
+	}
+}
+
+/* The sites whose live bytes grew most (of the top sites by live bytes), by
+ * their share of the growth of every site of the process. */
+static void leak_sites(struct alert *al, const struct sample *s)
+{
+	double total = (double)s->sites_growth_bytes;
+	bool taken[PROFILING_MAX_TOP_SITES] = { false };
+
+	al->n_sites = 0;
+	while (total > 0 && al->n_sites < ALERT_SITES) {
+		size_t best = s->n_sites;
+
+		for (size_t i = 0; i < s->n_sites && i < PROFILING_MAX_TOP_SITES; i++)
+			if (!taken[i] && s->sites[i].growth_bytes > 0 &&
+			    (best == s->n_sites ||
+			     s->sites[i].growth_bytes > s->sites[best].growth_bytes))
+				best = i;
+		if (best == s->n_sites)
+			break;
+		taken[best] = true;
+		memcpy(al->sites[al->n_sites].name, s->sites[best].name, SITE_NAME_LEN);
+		al->sites[al->n_sites].growth_bytes = (double)s->sites[best].growth_bytes;
+		al->sites[al->n_sites++].share = (double)s->sites[best].growth_bytes / total;
 	}
 }
 
@@ -142,7 +175,7 @@ static const char *state_name(enum alert_state st)
 
 static void transition(struct alerts *a, struct alert *al, enum alert_state to, double now)
 {
-	char text[160];
+	char text[ALERT_DESCRIPTION_LEN];
 
 	al->state = to;
 	if (to == ALERT_FIRING)
@@ -291,9 +324,13 @@ void alerts__evaluate(struct alerts *a, const struct memory_config *m, struct sn
 						      .active_at = now,
 						      .pending_since_ms = now_ms };
 				memcpy(al->comm, s->comm, sizeof(al->comm));
+				if (k == ALERT_LEAK)
+					leak_sites(al, s);
 				transition(a, al, ALERT_PENDING, now);
 			} else if (holds && al) {
 				al->value = value;
+				if (k == ALERT_LEAK)
+					leak_sites(al, s);
 			} else if (!holds && al) {
 				resolve_or_drop(a, (size_t)(al - a->active), now);
 				continue;
@@ -310,10 +347,25 @@ void alerts__evaluate(struct alerts *a, const struct memory_config *m, struct sn
 	pthread_mutex_unlock(&a->lock);
 }
 
+static struct json_object *sites_json(const struct alert *al, int *err)
+{
+	struct json_object *a = json__array(err);
+
+	for (size_t i = 0; i < al->n_sites; i++) {
+		struct json_object *o = json__object(err);
+
+		json__add_string(o, "site", al->sites[i].name, err);
+		json__add_number(o, "growth_bytes", al->sites[i].growth_bytes, err);
+		json__add_number(o, "share", al->sites[i].share, err);
+		json__add(a, NULL, o, err);
+	}
+	return a;
+}
+
 static struct json_object *alert_json(const struct alert *al, int *err)
 {
 	struct json_object *o = json__object(err);
-	char text[160];
+	char text[ALERT_DESCRIPTION_LEN];
 
 	json__add_string(o, "alertname", kinds[al->kind].name, err);
 	json__add_string(o, "severity", kinds[al->kind].severity, err);
@@ -323,6 +375,8 @@ static struct json_object *alert_json(const struct alert *al, int *err)
 	json__add_number(o, "value", al->value, err);
 	alert__description(al, text, sizeof(text));
 	json__add_string(o, "description", text, err);
+	if (al->kind == ALERT_LEAK)
+		json__add(o, "sites", sites_json(al, err), err);
 	json__add_time(o, "active_at", al->active_at, err);
 	json__add_time(o, "fired_at", al->fired_at, err);
 	json__add_time(o, "resolved_at", al->resolved_at, err);

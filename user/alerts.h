@@ -13,6 +13,17 @@
 enum alert_kind { ALERT_HIGH, ALERT_CRITICAL, ALERT_TRIM_CPU, ALERT_LEAK, ALERT_KINDS };
 enum alert_state { ALERT_PENDING, ALERT_FIRING, ALERT_RESOLVED };
 
+/* The sites a leak alert names: those whose live bytes grew most over the
+ * leak window, with their share of the growth of all sites that grew. */
+#define ALERT_SITES 3
+struct alert_site {
+	char name[SITE_NAME_LEN];
+	double growth_bytes, share;
+};
+
+/* Room for alert__description() with every site named. */
+#define ALERT_DESCRIPTION_LEN (256 + ALERT_SITES * (SITE_NAME_LEN + 16))
+
 struct alert {
 	enum alert_kind kind;
 	enum alert_state state;
@@ -22,6 +33,8 @@ struct alert {
 	double value; /* what crossed the line: percent, fraction or objects */
 	double active_at, fired_at, resolved_at; /* unix seconds; 0: not yet */
 	uint64_t pending_since_ms;
+	struct alert_site sites[ALERT_SITES]; /* leak alerts of profiled processes */
+	size_t n_sites;
 };
 
 struct alerts;

@@ -50,6 +50,26 @@ static double limit_mb(const struct sample *s)
 	return (double)s->limit_bytes / (1024.0 * 1024.0);
 }
 
+/* The top sites by live bytes, estimated from sampled allocations. */
+static struct json_object *sites(const struct sample *s, int *err)
+{
+	struct json_object *a = json__array(err);
+
+	for (size_t i = 0; i < s->n_sites; i++) {
+		const struct site_figures *f = &s->sites[i];
+		struct json_object *o = json__object(err);
+
+		json__add_string(o, "site", f->name, err);
+		json__add_uint(o, "inuse_bytes", f->inuse_bytes, err);
+		json__add_uint(o, "inuse_objects", f->inuse_objects, err);
+		json__add_uint(o, "alloc_bytes", f->alloc_bytes, err);
+		json__add_uint(o, "alloc_objects", f->alloc_objects, err);
+		json__add_int(o, "growth_bytes", f->growth_bytes, err);
+		json__add(a, NULL, o, err);
+	}
+	return a;
+}
+
 static struct json_object *process(const struct snapshot *snap, const struct sample *s, int *err)
 {
 	struct json_object *o = json__object(err);
@@ -73,6 +93,8 @@ static struct json_object *process(const struct snapshot *snap, const struct sam
 		sample__heap_view(s, &heap);
 	memory_fields(o, &snap->memory, s->has_uprobe || s->has_hook ? &heap : NULL,
 		      (double)s->rss_bytes, s->usage_percent, limit_mb(s), err);
+	if (s->profiled)
+		json__add(o, "sites", sites(s, err), err);
 	return o;
 }
 

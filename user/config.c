@@ -289,18 +289,15 @@ static int load_exporter(struct ctx *c, yaml_node_t *map, struct exporter_config
 	return 0;
 }
 
-/* Sites are series on /metrics: N per profiled process, bounded. */
-#define MAX_TOP_SITES 20
-
 static int load_profiling(struct ctx *c, yaml_node_t *map, struct profiling_config *p)
 {
 	struct table_walk w = TABLE("profiling", profiling_keys, p);
 	int err = load_table(c, map, &w);
 
-	if (!err && p->top_sites > MAX_TOP_SITES)
+	if (!err && p->top_sites > PROFILING_MAX_TOP_SITES)
 		return config_fail(c, value_node(&w, "top_sites"),
 				   "top_sites: %llu is more than %d (each is a series per process)",
-				   (unsigned long long)p->top_sites, MAX_TOP_SITES);
+				   (unsigned long long)p->top_sites, PROFILING_MAX_TOP_SITES);
 	return err;
 }
 

@@ -80,9 +80,11 @@ struct alertmanager_config {
 
 /* Sampled allocation sites (the otel_memory USDT probes: hooked processes and
  * any program carrying them). */
+#define PROFILING_MAX_TOP_SITES 20 /* each is a series per process */
+
 struct profiling_config {
 	bool enabled;
-	uint64_t top_sites; /* per process on /metrics */
+	uint64_t top_sites; /* per process on /metrics, at most PROFILING_MAX_TOP_SITES */
 };
 
 struct kubernetes_config {

@@ -142,6 +142,53 @@ static void per_function(struct buf *b, const struct snapshot *snap, const char 
 	}
 }
 
+/* One series per site of each profiled process: the top N by live bytes. */
+static void per_site(struct buf *b, const struct snapshot *snap, const char *name, const char *type,
+		     const char *help, size_t offset)
+{
+	struct label l[MAX_LABELS];
+	char pid[16];
+
+	expo__family(b, name, type, help);
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct sample *s = &snap->samples[i];
+
+		for (size_t k = 0; k < s->n_sites; k++) {
+			const struct site_figures *f = &s->sites[k];
+			size_t n = expo_process_labels(s, pid, l, "site", f->name);
+
+			expo__sample_u64(b, name, l, n,
+					 *(const uint64_t *)((const char *)f + offset));
+		}
+	}
+}
+
+static bool profiled(const struct sample *s)
+{
+	return s->profiled;
+}
+
+static double sites_dropped(const struct sample *s)
+{
+	return (double)s->sites_dropped;
+}
+
+static void render_sites(const struct snapshot *snap, struct buf *b)
+{
+	per_site(
+		b, snap, "memory_heap_site_inuse_bytes", "gauge",
+		"Live bytes allocated at this site, estimated from sampled allocations (each process's top sites by this figure, profiling.top_sites).",
+		offsetof(struct site_figures, inuse_bytes));
+	per_site(
+		b, snap, "memory_heap_site_alloc_bytes_total", "counter",
+		"Bytes allocated at this site since sampling began, estimated from sampled allocations (the same sites).",
+		offsetof(struct site_figures, alloc_bytes));
+	expo_per_process_where(
+		b, snap, "memory_heap_site_samples_dropped_total", "counter",
+		"Sampled allocations not kept live because a per-process or global cap was full.",
+		sites_dropped, profiled);
+}
+
 void expo_render_heap(const struct snapshot *snap, struct buf *b)
 {
 	struct label l[MAX_LABELS];
@@ -184,6 +231,7 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 			       "Allocations not recorded because the process's block map was full.",
 			       heap_dropped, has_uprobe);
 
+	render_sites(snap, b);
 	per_process_if(
 		b, snap, "memory_heap_usage_percent", "gauge",
 		"Live heap (heap_inuse) as a percentage of max_heap_mb (of the memory limit when that is 0).",

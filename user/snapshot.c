@@ -38,6 +38,7 @@ void snapshot__put(struct snapshot *s)
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	free(s->samples);
+	free(s->sites);
 	free(s->metrics);
 	free(s->metrics_gzip);
 	pthread_mutex_destroy(&s->gzip_lock);

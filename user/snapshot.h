@@ -17,6 +17,7 @@
 #include "pods.h"
 #include "procfs.h"
 #include "push_stats.h"
+#include "site.h"
 #include "target_state.h"
 
 /* How a process's heap tier stands. */
@@ -27,6 +28,15 @@ enum heap_state {
 	HEAP_STATE_FAILED,
 	HEAP_STATE_LIMITED, /* its user has no heap-tier slot left */
 	HEAP_STATES
+};
+
+/* One allocation site of a process, from its sampled allocations (estimates:
+ * each sample stands for its weight in bytes). */
+struct site_figures {
+	char name[SITE_NAME_LEN];
+	uint64_t inuse_bytes, inuse_objects; /* sampled blocks not freed yet */
+	uint64_t alloc_bytes, alloc_objects; /* since sampling began */
+	int64_t growth_bytes; /* inuse_bytes now less at the start of the leak window */
 };
 
 struct sample {
@@ -52,6 +62,13 @@ struct sample {
 	/* Trim CPU time / process CPU time over the last GC_WINDOW_INTERVALS
 	 * snapshots (gc_window.h), in [0, 1]. */
 	double gc_cpu_fraction;
+	/* Sampled allocation sites (the otel_memory probes): profiled, its probes
+	 * are attached; its top sites by inuse_bytes, in the snapshot's array. */
+	bool profiled;
+	const struct site_figures *sites;
+	size_t n_sites;
+	uint64_t sites_dropped; /* samples not kept live: a cap was full */
+	uint64_t sites_growth_bytes; /* of all its sites that grew over the leak window */
 };
 
 struct agent_stats {
@@ -80,6 +97,7 @@ struct snapshot {
 	struct memory_config memory; /* the thresholds in force when it was taken */
 	size_t n;
 	struct sample *samples;
+	struct site_figures *sites; /* what samples' sites point into */
 	/* Prometheus text, rendered once for /metrics, the textfile and pushes. */
 	char *metrics;
 	size_t metrics_len;

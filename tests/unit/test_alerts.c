@@ -109,6 +109,47 @@ static void leak_over_window(void **state)
 	alerts__free(a);
 }
 
+/* A profiled process's leak alert names the sites that grew most, by their
+ * share of all growth (sites_growth_bytes counts sites outside the top too). */
+static void leak_names_sites(void **state)
+{
+	struct site_figures sites[3] = {
+		{ .name = "cache_put (libfoo.so)", .inuse_bytes = 1 << 20, .growth_bytes = 100 },
+		{ .name = "parse_request (server)", .inuse_bytes = 1 << 19, .growth_bytes = 900 },
+		{ .name = "shrinking (server)", .inuse_bytes = 1 << 18, .growth_bytes = -500 },
+	};
+	struct alerts *a;
+	struct buf b;
+	char text[ALERT_DESCRIPTION_LEN];
+	struct alert out[4];
+
+	(void)state;
+	assert_int_equal(alerts__new(&cfg, &a), 0);
+	for (int i = 0; i < 4; i++) {
+		struct snapshot *s = snap(100 + 4 * i, 10, 0, 100 + 700 * i);
+
+		s->samples[0].profiled = true;
+		s->samples[0].sites = sites;
+		s->samples[0].n_sites = 3;
+		s->samples[0].sites_growth_bytes = 1000;
+		alerts__evaluate(a, &memory, s, (uint64_t)(100 + 4 * i) * 1000);
+		snapshot__put(s);
+	}
+	assert_int_equal(alerts__to_notify(a, out, 4), 1);
+	assert_int_equal(out[0].n_sites, 2);
+	alert__description(&out[0], text, sizeof(text));
+	assert_string_equal(
+		text,
+		"svc (pid 42) holds 1400 more live allocations than a window ago. Growth by site: parse_request (server) 90%, cache_put (libfoo.so) 10%.");
+	buf__init(&b, 1 << 16);
+	alerts__json(a, &b);
+	assert_non_null(strstr(
+		b.data,
+		"\"sites\":[{\"site\":\"parse_request (server)\",\"growth_bytes\":900,\"share\":0.9},{\"site\":\"cache_put (libfoo.so)\",\"growth_bytes\":100,\"share\":0.1}]"));
+	buf__free(&b);
+	alerts__free(a);
+}
+
 static void process_gone_resolves(void **state)
 {
 	const struct proc_key other = { .pid = 42, .start_ticks = 8 };
@@ -192,6 +233,7 @@ int main(void)
 		cmocka_unit_test(trim_cpu_pending_firing_resolved),
 		cmocka_unit_test(pending_dropped_without_firing),
 		cmocka_unit_test(leak_over_window),
+		cmocka_unit_test(leak_names_sites),
 		cmocka_unit_test(process_gone_resolves),
 		cmocka_unit_test(thresholds_at_the_boundary),
 		cmocka_unit_test(alertmanager_body),

@@ -139,6 +139,45 @@ static void families_grouped(void **state)
 	snapshot__put(s);
 }
 
+/* A profiled process's sites: one series each, the site as a label. */
+static void sites(void **state)
+{
+	static const struct site_figures f[2] = {
+		{ .name = "parse_request (libfoo.so)",
+		  .inuse_bytes = 3 << 20,
+		  .alloc_bytes = 9 << 20 },
+		{ .name = "x\"{y} (\xc3.so)", .inuse_bytes = 512, .alloc_bytes = 1024 },
+	};
+	struct snapshot *s = snapshot__new(2);
+	struct buf b;
+
+	(void)state;
+	s->n = 2;
+	s->samples[0] = (struct sample){ .pid = 10,
+					 .comm = "svc",
+					 .profiled = true,
+					 .sites = f,
+					 .n_sites = 2,
+					 .sites_dropped = 3 };
+	s->samples[1] = (struct sample){ .pid = 11, .comm = "plain" };
+	buf__init(&b, 1 << 20);
+	assert_int_equal(exposition__render(s, &b), 0);
+	assert_non_null(strstr(
+		b.data,
+		"# TYPE memory_heap_site_inuse_bytes gauge\n"
+		"memory_heap_site_inuse_bytes{pid=\"10\",comm=\"svc\",site=\"parse_request (libfoo.so)\"} 3145728\n"
+		"memory_heap_site_inuse_bytes{pid=\"10\",comm=\"svc\",site=\"x\\\"{y} (\xef\xbf\xbd.so)\"} 512\n#"));
+	assert_non_null(strstr(
+		b.data,
+		"# TYPE memory_heap_site_alloc_bytes_total counter\n"
+		"memory_heap_site_alloc_bytes_total{pid=\"10\",comm=\"svc\",site=\"parse_request (libfoo.so)\"} 9437184\n"));
+	assert_non_null(strstr(
+		b.data, "memory_heap_site_samples_dropped_total{pid=\"10\",comm=\"svc\"} 3\n#"));
+	assert_null(strstr(b.data, "pid=\"11\",comm=\"plain\",site"));
+	buf__free(&b);
+	snapshot__put(s);
+}
+
 static void size_cap(void **state)
 {
 	struct buf b;
@@ -161,9 +200,13 @@ static void size_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(label_escaping),   cmocka_unit_test(label_invalid_utf8),
-		cmocka_unit_test(values),	    cmocka_unit_test(histogram_layout),
-		cmocka_unit_test(families_grouped), cmocka_unit_test(size_cap),
+		cmocka_unit_test(label_escaping),
+		cmocka_unit_test(label_invalid_utf8),
+		cmocka_unit_test(values),
+		cmocka_unit_test(histogram_layout),
+		cmocka_unit_test(families_grouped),
+		cmocka_unit_test(size_cap),
+		cmocka_unit_test(sites),
 	};
 
 	return cmocka_run_group_tests_name("exposition", tests, NULL, NULL);

@@ -22,7 +22,9 @@ CONFIG    ?= config/memtide.yaml
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
+# usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> is in the multiarch directory.
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror \
+	      -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 LDLIBS    := -lbpf -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -33,9 +35,11 @@ LIB_OBJS  := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(LIB_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_SRCS := $(filter-out tests/targets/lib%.c,$(wildcard tests/targets/*.c))
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS)) \
-	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc))
+	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc)) \
+	$(OUTPUT)/targets/libsdtsite.so
+TOOL_BINS := $(OUTPUT)/tools/sitesdump
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 
@@ -56,7 +60,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd
+             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd \
+             systemtap-sdt-dev binutils
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)
@@ -71,7 +76,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 .PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized \
-	targets fuzz fuzz-build soak install uninstall image deps-image
+	targets tools fuzz fuzz-build soak install uninstall image deps-image
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
@@ -83,7 +88,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets $(OUTPUT)/bench:
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests $(OUTPUT)/targets $(OUTPUT)/bench $(OUTPUT)/tools:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/%.bpf.o: bpf/%.bpf.c | $(OUTPUT)
@@ -113,7 +118,19 @@ $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' -DTARGETS_DIR='"$(CURDIR)/build/targets"' \
+		$< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+# Its fixtures are ELF files built from tests/targets (always build/'s).
+$(OUTPUT)/tests/test_usdt_notes: build/targets/sdtalloc build/targets/libsdtsite.so \
+	build/targets/heapdriver
+
+# Drivers the integration tests run, linked with the agent's objects.
+$(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+tools: $(TOOL_BINS)
 
 $(OUTPUT)/bench/%: tests/bench/%.c $(LIB_OBJS) | $(OUTPUT)/bench
 	$(call msg,CC,$@)
@@ -126,6 +143,19 @@ $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -o $@
+
+# The OpenTelemetry USDT contract without memtide's hook (<sys/sdt.h>): an
+# executable and its shared library, both with frame pointers for the stacks.
+$(OUTPUT)/targets/libsdtsite.so: tests/targets/libsdtsite.c tests/targets/sdtsample.h | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC \
+		-shared $< -o $@
+
+$(OUTPUT)/targets/sdtalloc: tests/targets/sdtalloc.c tests/targets/sdtsample.h \
+		$(OUTPUT)/targets/libsdtsite.so | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $< \
+		-L$(OUTPUT)/targets -lsdtsite -Wl,-rpath,'$$ORIGIN' -o $@
 
 # C++ targets: new/delete through libstdc++.
 $(OUTPUT)/targets/%: tests/targets/%.cc | $(OUTPUT)/targets
@@ -203,17 +233,17 @@ unit: $(UNIT_BINS)
 	tests/run.sh --unit $(OUTPUT)
 
 # The integration tests on this build (as root: they load BPF programs).
-integration: deps all $(TARGET_BINS)
+integration: deps all $(TARGET_BINS) $(TOOL_BINS)
 	tests/run.sh --integration $(OUTPUT)
 
 # Every test twice: on the normal build, then on the sanitizer build of the
 # agent and the unit tests (targets and the hook stay unsanitized: they stand
 # for other people's programs).
-test: deps deps-image format-check all $(UNIT_BINS) $(TARGET_BINS) $(BENCH_BINS) fuzz-build
+test: deps deps-image format-check all $(UNIT_BINS) $(TARGET_BINS) $(TOOL_BINS) $(BENCH_BINS) fuzz-build
 	$(MAKE) --no-print-directory SANITIZE=1 sanitized
 	tests/run.sh build build-san
 
-sanitized: $(OUTPUT)/memtide $(UNIT_BINS)
+sanitized: $(OUTPUT)/memtide $(UNIT_BINS) $(TOOL_BINS)
 
 # The churn soak at length (make test runs 20 s of it).
 SOAK_SECONDS ?= 600
@@ -253,7 +283,8 @@ vmlinux:
 # Every C source, the hook and the tests included, in the kernel style of
 # .clang-format; `make test` fails on any file clang-format would change.
 FORMAT_SRCS := $(wildcard user/*.[ch] user/hook/*.[ch] bpf/*.[ch] tests/unit/*.c \
-		 tests/targets/*.c tests/targets/*.cc tests/fuzz/*.[ch] tests/bench/*.[ch])
+		 tests/targets/*.c tests/targets/*.cc tests/fuzz/*.[ch] tests/bench/*.[ch] \
+		 tests/tools/*.c)
 
 format:
 	clang-format -i $(FORMAT_SRCS)
@@ -264,5 +295,5 @@ format-check: deps
 clean:
 	rm -rf build build-san $(FUZZ_OUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d $(OUTPUT)/bench/*.d \
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d $(OUTPUT)/targets/*.d $(OUTPUT)/bench/*.d $(OUTPUT)/tools/*.d \
 		     $(FUZZ_OUT)/*.d $(FUZZ_OUT)/user/*.d)

@@ -284,7 +284,7 @@ int sites__attach(struct sites *s, int pid)
 		return -EINVAL;
 	maps = libc__pid_maps(pid);
 	if (!maps)
-		return -ESRCH;
+		return errno == EACCES ? -EACCES : -ESRCH; /* EACCES: ptrace check */
 	pthread_mutex_lock(&s->lock);
 	a = *find(s, pid);
 	if (!a) {

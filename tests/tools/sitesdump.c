@@ -6,7 +6,8 @@
  * SIGTERM or SECONDS (dump and exit). A dump: per stack
  *   "stack alloc_objects=.. alloc_space=.. inuse_objects=.. inuse_space=.. ips=0x..,0x.."
  * then "drops live_global=.. live_process=.. stack_lost=.. site_full=.." and "end".
- * SIGUSR2 detaches PID and prints "detached links=N".
+ * SIGUSR2 detaches PID and prints "detached links=N". First of all it prints
+ * "maps NAME=ID ..." for its maps, so a test can read them with bpftool.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include "sites.h"
 
 static volatile sig_atomic_t want_dump, want_exit, want_detach;
@@ -55,6 +58,27 @@ static void dump(struct sites *s, int pid)
 	printf("end\n");
 }
 
+/* Our own BPF maps, found through our file descriptors. */
+static void print_maps(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	printf("maps");
+	while (d && (e = readdir(d))) {
+		struct bpf_map_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd = (int)strtol(e->d_name, NULL, 10);
+
+		if (fd > 2 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		    strncmp(info.name, "sites_", 6) == 0 && !strchr(info.name, '.'))
+			printf(" %s=%u", info.name, info.id);
+	}
+	if (d)
+		closedir(d);
+	printf("\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -84,6 +108,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sitesdump: open: %s\n", strerror(-err));
 		return 1;
 	}
+	print_maps();
 	err = sites__attach(s, pid);
 	if (err)
 		printf("attach error=%d links=%zu\n", err, sites__links(s, pid));

@@ -101,7 +101,21 @@ check "attached: 3 probes (free and alloc in the executable, alloc in the librar
 check "bpftool: 3 uprobes of sitesdump on the target's files" \
 	test "$(bpftool perf show | grep "pid $A_DUMP " | grep -c "uprobe  filename /proc/$S_PID/root$WORK/")" = 3
 check "the target sees its semaphores set" hd S wait
+# The programs' cost per event, by the kernel's own BPF statistics (on
+# only for the run, then as they were).
+STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+echo 1 >/proc/sys/kernel/bpf_stats_enabled
 hd S "run 1000"
+for id in $(bpftool perf show | awk -v p="pid $A_DUMP" 'index($0, p) == 1 { for (i = 1; i <= NF; i++) if ($i == "prog_id") print $(i + 1) }' | sort -u); do
+	bpftool prog show id "$id" -j | json '"%d %d %s" % (d.get("run_cnt", 0), d.get("run_time_ns", 0), d["name"])'
+done >"$WORK/stats"
+echo "$STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled
+awk '{ printf "# %s: %d events, %d ns, %.0f ns per event\n", $3, $1, $2, $1 ? $2 / $1 : 0 }' "$WORK/stats"
+check "bpf_stats: the alloc program ran once per sampled allocation (1375)" \
+	grep -q '^1375 [0-9]* sites_alloc$' "$WORK/stats"
+check "bpf_stats: the free program once per sampled free (1125)" \
+	grep -q '^1125 [0-9]* sites_free$' "$WORK/stats"
+check "bpf_stats_enabled restored" test "$(cat /proc/sys/kernel/bpf_stats_enabled)" = "$STATS_WAS"
 want=$( (expect lib_site; expect site_big; expect site_small) | sort)
 dump A
 got=$(figures A "$S_PID")

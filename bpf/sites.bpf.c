@@ -70,8 +70,7 @@ static __always_inline void drop(__u64 *mine, __u64 *total)
 	__sync_fetch_and_add(total, 1);
 }
 
-static __always_inline struct sites_figures *site_of(struct sites_key *key,
-						     struct sites_proc *proc)
+static __always_inline struct sites_figures *site_of(struct sites_key *key, struct sites_proc *proc)
 {
 	struct sites_figures *f = bpf_map_lookup_elem(&sites_figures, key), zero = {};
 

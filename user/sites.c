@@ -222,7 +222,8 @@ static void sweep(int fd, size_t key_size, int pid, __u32 **stack_ids, size_t *n
 	for (size_t i = 0; i < n; i++) {
 		bpf_map_delete_elem(fd, keys + i * key_size);
 		if (stack_ids && *stack_ids)
-			(*stack_ids)[(*n_ids)++] = ((struct sites_key *)(keys + i * key_size))->stack_id;
+			(*stack_ids)[(*n_ids)++] =
+				((struct sites_key *)(keys + i * key_size))->stack_id;
 	}
 	free(keys);
 }
@@ -373,7 +374,8 @@ int sites__read(struct sites *s, int pid, sites_stack_fn fn, void *ctx, struct s
 		prev = &key;
 		if (key.tgid != tgid || bpf_map_lookup_elem(figures, &key, &f))
 			continue;
-		if (key.stack_id != SITES_NO_STACK && !bpf_map_lookup_elem(stacks, &key.stack_id, ips))
+		if (key.stack_id != SITES_NO_STACK &&
+		    !bpf_map_lookup_elem(stacks, &key.stack_id, ips))
 			depth = stack_depth(ips);
 		err = fn(ctx, ips, depth, &f);
 	}

@@ -26,8 +26,8 @@ void sites__destroy(struct sites *s);
  * otel_memory's alloc (3 arguments) or free (1 argument) notes. Again on the
  * same pid it attaches only binaries mapped since (dlopen). 0; -ENOENT when
  * no mapping has such probes (nothing attached); -ESRCH when the process is
- * gone; -EACCES when its maps are not ours to read; -E2BIG when SITES_MAX_PROCESSES are attached; other -errno from
- * libbpf (then nothing of @pid stays attached).
+ * gone; -EACCES when its maps are not ours to read; -E2BIG when SITES_MAX_PROCESSES are attached;
+ * other -errno from libbpf (then nothing of @pid stays attached).
  */
 int sites__attach(struct sites *s, int pid);
 /* Drops @pid's probes and every map entry of it: live samples, sites, its

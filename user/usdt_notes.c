@@ -184,7 +184,10 @@ int usdt_cache__lookup(struct usdt_cache *c, int fd, struct usdt_found *out)
 	if (c->n == CACHE_MAX)
 		c->n = 0;
 	e = &c->entries[c->n++];
-	*e = (struct cache_entry){ .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-				   .mtime = st.st_mtim, .found = *out };
+	*e = (struct cache_entry){ .dev = st.st_dev,
+				   .ino = st.st_ino,
+				   .size = st.st_size,
+				   .mtime = st.st_mtim,
+				   .found = *out };
 	return err;
 }

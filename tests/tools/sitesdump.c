@@ -32,8 +32,7 @@ static void on_signal(int sig)
 		want_exit = 1;
 }
 
-static int print_stack(void *ctx, const uint64_t *ips, size_t depth,
-		       const struct sites_figures *f)
+static int print_stack(void *ctx, const uint64_t *ips, size_t depth, const struct sites_figures *f)
 {
 	(void)ctx;
 	printf("stack alloc_objects=%llu alloc_space=%llu inuse_objects=%llu inuse_space=%llu ips=",

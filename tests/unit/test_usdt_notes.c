@@ -14,7 +14,8 @@
 
 static void parses_a_descriptor(void **state)
 {
-	static const char desc64[] = "AAAAAAAABBBBBBBBCCCCCCCCotel_memory\0alloc\0008@%rdi 8@%rsi 8@%rdx";
+	static const char desc64[] =
+		"AAAAAAAABBBBBBBBCCCCCCCCotel_memory\0alloc\0008@%rdi 8@%rsi 8@%rdx";
 	static const char desc32[] = "AAAABBBBCCCCotel_memory\0free\0-4@%eax";
 	struct usdt_note n;
 

@@ -22,7 +22,9 @@ CONFIG    ?= config/memtide.yaml
 CFLAGS    ?= -O2 -g
 CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -I$(OUTPUT) -Iuser -Ibpf -DMEMTIDE_VERSION='"$(VERSION)"'
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror
+# usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> is in the multiarch directory.
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror \
+	      -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
 LDLIBS    := -lbpf -ldw -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lprotobuf-c -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -40,9 +42,11 @@ LIB_OBJS  += $(patsubst user/%.proto,$(OUTPUT)/%.pb-c.o,$(PROTO_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_SRCS := $(filter-out tests/targets/lib%.c,$(wildcard tests/targets/*.c))
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS)) \
-	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc))
+	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc)) \
+	$(OUTPUT)/targets/libsdtsite.so
+TOOL_BINS := $(OUTPUT)/tools/sitesdump
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
 # Helpers the integration tests run (linked with the agent's objects, like unit tests).
@@ -68,7 +72,7 @@ DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev libdw-de
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
              libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd \
-             libprotobuf-c-dev protobuf-c-compiler golang-go
+             libprotobuf-c-dev protobuf-c-compiler golang-go systemtap-sdt-dev binutils
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)
@@ -83,7 +87,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(PROTO_GEN)
 .PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized \
-	targets fuzz fuzz-build soak install uninstall image deps-image
+	targets tools fuzz fuzz-build soak install uninstall image deps-image
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
@@ -134,7 +138,19 @@ $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 
 $(OUTPUT)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' $< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -DSOURCE_DIR='"$(CURDIR)"' -DTARGETS_DIR='"$(CURDIR)/build/targets"' \
+		$< $(LIB_OBJS) $(LDLIBS) -lcmocka -o $@
+
+# Its fixtures are ELF files built from tests/targets (always build/'s).
+$(OUTPUT)/tests/test_usdt_notes: build/targets/sdtalloc build/targets/libsdtsite.so \
+	build/targets/heapdriver
+
+# Drivers the integration tests run, linked with the agent's objects.
+$(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(OUTPUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+tools: $(TOOL_BINS)
 
 # Test drivers of agent modules (tests/tools/), linked like the unit tests.
 $(OUTPUT)/tools/%: tests/tools/%.c $(LIB_OBJS) | $(OUTPUT)/tools
@@ -162,6 +178,19 @@ $(OUTPUT)/targets/symtarget: tests/targets/symtarget.c $(OUTPUT)/targets/libsyml
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -o $@
+
+# The OpenTelemetry USDT contract without memtide's hook (<sys/sdt.h>): an
+# executable and its shared library, both with frame pointers for the stacks.
+$(OUTPUT)/targets/libsdtsite.so: tests/targets/libsdtsite.c tests/targets/sdtsample.h | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC \
+		-shared $< -o $@
+
+$(OUTPUT)/targets/sdtalloc: tests/targets/sdtalloc.c tests/targets/sdtsample.h \
+		$(OUTPUT)/targets/libsdtsite.so | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $< \
+		-L$(OUTPUT)/targets -lsdtsite -Wl,-rpath,'$$ORIGIN' -o $@
 
 # C++ targets: new/delete through libstdc++.
 $(OUTPUT)/targets/%: tests/targets/%.cc | $(OUTPUT)/targets

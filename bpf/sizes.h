@@ -17,4 +17,22 @@ _Static_assert((MEMTIDE_PID_MAX & (MEMTIDE_PID_MAX - 1)) == 0, "a power of two")
 /* Allocator calls in progress at once, one per thread (the calls map). */
 #define HEAP_MAX_CALLS 65536
 
+/* Sampled allocation sites (bpf/sites.bpf.c). Sampled allocations live at
+ * once, all processes together (the live map: the global cap). */
+#define SITES_MAX_LIVE (1 << 16)
+/* The default per-process cap on live samples (the agent may lower it). */
+#define SITES_LIVE_PER_PROCESS 8192
+/* Per-(process, stack) aggregates, all processes together. */
+#define SITES_MAX_SITES (1 << 14)
+/* Distinct user stacks kept (a stack trace map: a hash of the IPs picks the
+ * bucket, a bucket taken by another stack loses the new one). */
+#define SITES_MAX_STACKS (1 << 14)
+/* Frames kept per stack, from the probe site outwards. */
+#define SITES_STACK_DEPTH 64
+/* Processes with sites attached at once (the per-process counters). */
+#define SITES_MAX_PROCESSES 1024
+/* libbpf's USDT argument specs: each attached probe site of each binary of
+ * each process takes one (libbpf's default is 256). */
+#define SITES_USDT_SPECS 4096
+
 #endif

@@ -19,6 +19,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "policy.h"
+#include "profile.h"
 #include "push.h"
 #include "snapshot.h"
 #include "textfile.h"
@@ -37,6 +38,7 @@ struct agent {
 	struct policy *policy;
 	struct gc_deps gc;
 	struct alerts *alerts;
+	struct profile *profile; /* NULL: no sampled allocation sites */
 	struct alertmanager *alertmanager;
 	struct collector *collector;
 	struct http *http;
@@ -102,6 +104,11 @@ static void uprobe_gone(void *heap, const struct proc_key *k)
 	heap__drop(heap, k->pid);
 }
 
+static void profile_gone(void *profile, const struct proc_key *k)
+{
+	profile__forget(profile, k);
+}
+
 static int subscribe(struct agent *a)
 {
 	int err = collector__on_gone(a->collector, policy_gone, a->policy);
@@ -110,6 +117,8 @@ static int subscribe(struct agent *a)
 	err = err ? err : collector__on_gone(a->collector, trim_gone, a->trim);
 	if (!err && a->heap)
 		err = collector__on_gone(a->collector, uprobe_gone, a->heap);
+	if (!err && a->profile)
+		err = collector__on_gone(a->collector, profile_gone, a->profile);
 	return err;
 }
 
@@ -142,9 +151,15 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = alerts__new(&cfg->alerts, &a->alerts);
 	if (err)
 		goto free_policy;
+	/* Without it, the rest runs: no sites, no profiles. */
+	err = profile__new(cfg, &a->profile);
+	if (err) {
+		log_warn("sampled allocation sites are off: %s", strerror(-err));
+		a->profile = NULL;
+	}
 	err = collector__new(a->kernel, a->heap, a->trim, cfg, &a->collector);
 	if (err)
-		goto free_alerts;
+		goto free_profile;
 	err = subscribe(a);
 	if (err)
 		goto stop_http;
@@ -155,6 +170,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 		a->gc = (struct gc_deps){ .trim = a->trim, .heap = a->heap };
 		http__set_gc(a->http, &a->gc);
 		http__set_alerts(a->http, a->alerts);
+		http__set_profile(a->http, a->profile);
 		err = alertmanager__start(&cfg->alertmanager, a->alerts, &a->alertmanager);
 		if (err)
 			goto stop_http;
@@ -170,7 +186,8 @@ stop_http:
 	alertmanager__stop(a->alertmanager);
 	http__stop(a->http);
 	collector__free(a->collector);
-free_alerts:
+free_profile:
+	profile__free(a->profile);
 	alerts__free(a->alerts);
 free_policy:
 	policy__free(a->policy);
@@ -201,6 +218,7 @@ void agent__free(struct agent *a)
 	/* Nothing may ask for a trim or read a probe's map once they go. */
 	http__stop(a->http);
 	heap__destroy(a->heap);
+	profile__free(a->profile);
 	push__stop(a->push, true);
 	alertmanager__stop(a->alertmanager);
 	collector__free(a->collector);
@@ -230,6 +248,8 @@ static struct snapshot *take_snapshot(struct agent *a)
 	memcpy(snap->agent.node, a->node, sizeof(a->node));
 	snap->agent.collect_seconds = (double)(clock__boot_ns() - start) / 1e9;
 	push__stats(a->push, &snap->agent.push);
+	if (a->profile)
+		profile__fill(a->profile, snap, clock__mono_ms(), a->cfg->alerts.leak_window_ms);
 	alerts__evaluate(a->alerts, &a->cfg->memory, snap, clock__mono_ms());
 	buf__init(&b, METRICS_MAX_BYTES);
 	if (exposition__render(snap, &b)) {
@@ -283,6 +303,8 @@ static void reload(struct agent *a)
 	if (a->http && http__set_token(a->http, next->api.token))
 		log_error("reload: out of memory setting the API token");
 	collector__set_config(a->collector, next);
+	if (a->profile)
+		profile__set_config(a->profile, next);
 	config__free(a->cfg);
 	a->cfg = next;
 	a->reload_ok = true;

@@ -26,6 +26,7 @@
 #include "http_guard.h"
 #include "http_int.h"
 #include "log.h"
+#include "profile.h"
 #include "sizes.h"
 #include "snapshot.h"
 
@@ -43,6 +44,7 @@ static const char index_page[] =
 	"<li><a href=\"/health\">/health</a></li>"
 	"<li><a href=\"/api/v1/memory/stats\">/api/v1/memory/stats</a></li>"
 	"<li><a href=\"/api/v1/alerts\">/api/v1/alerts</a></li>"
+	"<li>/api/v1/memory/profile?pid=N (a pprof heap profile)</li>"
 	"</ul></body></html>\n";
 
 /* Takes over @b's text. A 404 from a handler is still a JSON document. */
@@ -166,6 +168,45 @@ static enum MHD_Result serve_alerts(struct http *h, struct MHD_Connection *conn,
 	return reply_buf(conn, MHD_HTTP_OK, &b);
 }
 
+/* A gzipped pprof heap profile, as Go's net/http/pprof answers one. */
+static enum MHD_Result serve_profile(struct http *h, struct MHD_Connection *conn,
+				     struct snapshot *s, struct request *req)
+{
+	struct profile *profile = __atomic_load_n(&h->profile, __ATOMIC_ACQUIRE);
+	int pid = http_pid_argument(conn), err;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *data, disposition[64];
+	size_t len;
+
+	(void)s;
+	(void)req;
+	if (pid <= 0)
+		return http_error(conn, MHD_HTTP_BAD_REQUEST, "pid must be a process id", NULL);
+	if (!profile)
+		return http_error(conn, MHD_HTTP_NOT_FOUND, "sampled allocation sites are off",
+				  NULL);
+	err = profile__pprof(profile, pid, &data, &len);
+	if (err == -ENOENT)
+		return http_error(
+			conn, MHD_HTTP_NOT_FOUND,
+			"no profiled process has that pid (it carries no otel_memory probes, or is not tracked)",
+			NULL);
+	if (err)
+		return http_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, strerror(-err), NULL);
+	r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(data);
+		return MHD_NO;
+	}
+	snprintf(disposition, sizeof(disposition), "attachment; filename=\"heap-%d.pb.gz\"", pid);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition);
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result serve_index(struct http *h, struct MHD_Connection *conn, struct snapshot *s,
 				   struct request *req)
 {
@@ -192,6 +233,8 @@ static const struct route {
 	{ "/api/v1/memory/stats", "GET, HEAD", serve_stats, (const char *const[]){ "pid", NULL } },
 	{ "/api/v1/memory/gc", "POST", http_serve_gc, (const char *const[]){ "pid", NULL } },
 	{ "/api/v1/alerts", "GET, HEAD", serve_alerts, NULL },
+	{ "/api/v1/memory/profile", "GET, HEAD", serve_profile,
+	  (const char *const[]){ "pid", NULL } },
 	{ "/", "GET, HEAD", serve_index, NULL },
 };
 
@@ -403,6 +446,11 @@ void http__set_alerts(struct http *h, struct alerts *alerts)
 {
 	/* The server is already answering: set it as the handlers read it. */
 	__atomic_store_n(&h->alerts, alerts, __ATOMIC_RELEASE);
+}
+
+void http__set_profile(struct http *h, struct profile *profile)
+{
+	__atomic_store_n(&h->profile, profile, __ATOMIC_RELEASE);
 }
 
 void http__stop(struct http *h)

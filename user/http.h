@@ -18,6 +18,10 @@ struct alerts;
 /* GET /api/v1/alerts answers from @alerts (NULL: 404). */
 void http__set_alerts(struct http *h, struct alerts *alerts);
 
+struct profile;
+/* GET /api/v1/memory/profile?pid=N answers from @profile (NULL: 404). */
+void http__set_profile(struct http *h, struct profile *profile);
+
 /* The bearer token POSTs need from now on; NULL: none. Copied. */
 int http__set_token(struct http *h, const char *token);
 

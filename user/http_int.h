@@ -22,6 +22,7 @@ struct http {
 	unsigned int suspended; /* POST gc requests suspended and not yet completed */
 	struct http_guard *guard;
 	struct alerts *alerts;
+	struct profile *profile;
 };
 
 /* Per request, freed when it completes. */

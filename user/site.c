@@ -32,7 +32,7 @@ static int allocator_frame(const struct sym_frame *f)
 
 size_t site__pick(const struct sym_frame *f, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 1; i < n; i++)
 		if (!allocator_frame(&f[i]))
 			return i;
 	return n;

@@ -13,9 +13,11 @@
 #define SITE_NAME_LEN 160
 
 /*
- * The first frame outside the allocator: the hook, libc (a strdup names its
- * caller), libstdc++'s operator new and the dynamic loader are the
- * allocator's; @n when every frame is (the caller then names frame 0).
+ * The first frame outside the allocator. Frame 0 is the probe site, the
+ * sampler's own code (in memtide's hook or in the program's allocation
+ * wrapper): always the allocator's. So are the hook, libc (a strdup names its
+ * caller), libstdc++'s operator new and the dynamic loader; @n when every
+ * frame is (the caller then names frame 0).
  */
 size_t site__pick(const struct sym_frame *f, size_t n);
 /*

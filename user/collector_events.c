@@ -96,7 +96,6 @@ static void select_one(struct collector *c, struct proc_entry *e, struct tracked
 	if (just_execd)
 		e->hooked = HOOK_LATER; /* ld.so has not mapped its libraries yet */
 	rule = selector__select_one(c->cfg, e, hook_unknown);
-	*hook_unknown = *hook_unknown && rule < 0 && !t;
 	if (t && rule < 0) {
 		if (!t->by_top_rss) /* top_rss members move at its evaluation */
 			untrack(c, t, ": no rule selects it now");
@@ -143,11 +142,9 @@ void collector__event(struct collector *c, const struct procs_event *ev)
 			t->cgroup_known = false;
 		break;
 	case PROCS_EXEC:
-		/* A new image: its probes, command line and libraries are gone. */
+		/* A new image, selected anew; a tracked process keeps its probes
+		 * (they are on the libc file, which the new image maps again). */
 		pending_drop(c, (int)ev->pid);
-		if (t)
-			untrack(c, t, ": it exec'd");
-		t = NULL;
 		break;
 	default:
 		break;
@@ -166,15 +163,18 @@ static void pending_run(struct collector *c, struct pending p)
 	struct proc_entry e = { .pid = p.pid, .hooked = -1, .selected_rule = -1 };
 	bool hook_unknown;
 
-	if (t && t->start_ticks == p.start_ticks) {
-		/* Its libc may not be mapped yet: heap_sync() then asks again. */
+	if (t && t->start_ticks != p.start_ticks)
+		return;
+	if (t) {
+		memcpy(e.stat.comm, t->comm, sizeof(e.stat.comm));
+		e.stat.starttime = t->start_ticks;
 		collector_count_quota(c);
-		collector_heap_sync(c, t);
+	} else if (!collector_alive_stat(p.pid, &e.stat) || e.stat.starttime != p.start_ticks) {
 		return;
 	}
-	if (t || !collector_alive_stat(p.pid, &e.stat) || e.stat.starttime != p.start_ticks)
-		return;
-	select_one(c, &e, NULL, false, &hook_unknown);
+	/* A rule with `hooked` before the one that selected it may now; its
+	 * libc may be mapped now (heap_sync() asks again if not). */
+	select_one(c, &e, t, false, &hook_unknown);
 	if (hook_unknown)
 		collector_pending_add(c, p.pid, p.start_ticks, p.step + 1);
 	proc_entry__release(&e);

@@ -35,4 +35,8 @@ _Static_assert((MEMTIDE_PID_MAX & (MEMTIDE_PID_MAX - 1)) == 0, "a power of two")
  * each process takes one (libbpf's default is 256). */
 #define SITES_USDT_SPECS 4096
 
+/* Discovery: the exec/fork/exit ring buffer (a power of two, whole pages);
+ * 256 KiB holds ~4,600 events, a burst the agent drains at once. */
+#define PROCS_RINGBUF_BYTES (256 * 1024)
+
 #endif

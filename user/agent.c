@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The collection loop: discovery, snapshots, outputs, signals (see agent.h). */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include "agent.h"
 #include "alertmanager.h"
 #include "alerts.h"
 #include "buf.h"
 #include "clock.h"
 #include "collector.h"
+#include "discovery.h"
 #include "exposition.h"
 #include "gc.h"
 #include "http.h"
@@ -26,7 +29,8 @@
 #include "trim.h"
 #include "heap.h"
 
-#define DISCOVER_INTERVAL_MS 500 /* uprobe-tier targets get their probes within a second */
+/* Without event-driven discovery (bpf/procs.bpf.c did not load): /proc scans. */
+#define DISCOVER_INTERVAL_MS 500
 #define METRICS_MAX_BYTES (64u << 20)
 
 struct agent {
@@ -41,6 +45,8 @@ struct agent {
 	struct profile *profile; /* NULL: no sampled allocation sites */
 	struct alertmanager *alertmanager;
 	struct collector *collector;
+	struct discovery *discovery; /* NULL: /proc scans every DISCOVER_INTERVAL_MS */
+	struct discovery_stats dstats;
 	struct http *http;
 	struct push *push;
 	struct listen_addr listen; /* what the server is bound to: a reload cannot move it */
@@ -109,6 +115,11 @@ static void profile_gone(void *profile, const struct proc_key *k)
 	profile__forget(profile, k);
 }
 
+static void on_process_event(void *collector, const struct procs_event *e)
+{
+	collector__event(collector, e);
+}
+
 static int subscribe(struct agent *a)
 {
 	int err = collector__on_gone(a->collector, policy_gone, a->policy);
@@ -163,6 +174,15 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	err = subscribe(a);
 	if (err)
 		goto stop_http;
+	/* Events are handled on the collection loop: it owns the tracked set. */
+	err = discovery__open(on_process_event, a->collector, &a->discovery);
+	if (err) {
+		a->discovery = NULL;
+		log_warn("process events unavailable (%s): scanning /proc twice a second",
+			 strerror(-err));
+	}
+	collector__set_discovery(a->collector, a->discovery);
+	a->dstats.on = a->discovery != NULL;
 	if (!once) {
 		err = start_http(a);
 		if (err)
@@ -182,6 +202,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	return 0;
 
 stop_http:
+	discovery__destroy(a->discovery);
 	push__stop(a->push, false);
 	alertmanager__stop(a->alertmanager);
 	http__stop(a->http);
@@ -221,6 +242,7 @@ void agent__free(struct agent *a)
 	profile__free(a->profile);
 	push__stop(a->push, true);
 	alertmanager__stop(a->alertmanager);
+	discovery__destroy(a->discovery);
 	collector__free(a->collector);
 	alerts__free(a->alerts);
 	policy__free(a->policy);
@@ -250,6 +272,11 @@ static struct snapshot *take_snapshot(struct agent *a)
 	push__stats(a->push, &snap->agent.push);
 	if (a->profile)
 		profile__fill(a->profile, snap, clock__mono_ms(), a->cfg->alerts.leak_window_ms);
+	if (a->discovery) {
+		discovery__events(a->discovery, a->dstats.events);
+		a->dstats.lost = discovery__lost(a->discovery);
+	}
+	snap->agent.discovery = a->dstats;
 	alerts__evaluate(a->alerts, &a->cfg->memory, snap, clock__mono_ms());
 	buf__init(&b, METRICS_MAX_BYTES);
 	if (exposition__render(snap, &b)) {
@@ -326,35 +353,98 @@ static void print_once(struct snapshot *snap)
 	}
 }
 
+static void reconcile(struct agent *a, enum reconcile_reason why)
+{
+	collector__discover(a->collector);
+	a->dstats.reconciliations[why]++;
+	log_debug("reconciled with /proc (%s)", why == RECONCILE_START	  ? "start"
+						 : why == RECONCILE_PERIODIC ? "periodic"
+						 : why == RECONCILE_LOST     ? "lost events"
+									     : "reload");
+}
+
+/* What discovery does this turn: lost events, a reconciliation, look-agains. */
+static uint64_t discover(struct agent *a, uint64_t now, uint64_t next, enum reconcile_reason *why,
+			 uint64_t *lost_seen)
+{
+	uint64_t lost;
+
+	if (!a->discovery) {
+		if (now < next)
+			return next;
+		collector__discover(a->collector);
+		return now + DISCOVER_INTERVAL_MS;
+	}
+	lost = discovery__lost(a->discovery);
+	if (lost != *lost_seen) {
+		*lost_seen = lost;
+		log_warn("%llu process events lost (ring buffer full): reconciling with /proc",
+			 (unsigned long long)lost);
+		*why = RECONCILE_LOST;
+		next = now;
+	}
+	if (now >= next) {
+		reconcile(a, *why);
+		*why = RECONCILE_PERIODIC;
+		next = now + a->cfg->memory.reconcile_interval_ms;
+	}
+	collector__run_pending(a->collector);
+	return next;
+}
+
+/* Waits for a signal, process events or @wake_ms; the signal, or 0. */
+static int wait_for(struct agent *a, int sfd, uint64_t wake_ms)
+{
+	struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN },
+				 { .fd = a->discovery ? discovery__fd(a->discovery) : -1,
+				   .events = POLLIN } };
+	uint64_t now = clock__mono_ms();
+	int timeout = wake_ms > now ? (int)(wake_ms - now < 60000 ? wake_ms - now : 60000) : 0;
+	struct signalfd_siginfo si;
+
+	if (poll(fds, 2, timeout) <= 0)
+		return 0;
+	if (fds[1].revents & POLLIN)
+		discovery__consume(a->discovery);
+	if ((fds[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
+		return (int)si.ssi_signo;
+	return 0;
+}
+
 int agent__run(struct agent *a)
 {
-	uint64_t next_discover = clock__mono_ms(), next_snapshot = next_discover;
+	uint64_t next_discover = clock__mono_ms(), next_snapshot = next_discover, lost_seen = 0;
+	enum reconcile_reason why = RECONCILE_START;
 	sigset_t set;
+	int sfd, rc = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	/* Signals and process events wake the same poll(). */
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd < 0) {
+		log_error("signalfd: %s", strerror(errno));
+		return 1;
+	}
 	if (a->once)
 		next_snapshot += a->cfg->memory.monitor_interval_ms;
 	for (;;) {
-		uint64_t now = clock__mono_ms(), wake;
-		struct timespec timeout;
+		uint64_t now = clock__mono_ms(), wake, due;
 		int sig;
 
-		if (now >= next_discover) {
-			collector__discover(a->collector);
-			next_discover = now + DISCOVER_INTERVAL_MS;
-		}
+		next_discover = discover(a, now, next_discover, &why, &lost_seen);
 		if (now >= next_snapshot) {
 			struct snapshot *snap = take_snapshot(a);
 
 			if (a->once) {
-				if (!snap)
-					return 1;
-				print_once(snap);
-				snapshot__put(snap);
-				return 0;
+				if (snap) {
+					print_once(snap);
+					snapshot__put(snap);
+				}
+				rc = snap ? 0 : 1;
+				break;
 			}
 			if (snap) {
 				policy__evaluate(a->policy, &a->cfg->memory, snap,
@@ -364,20 +454,20 @@ int agent__run(struct agent *a)
 			next_snapshot = now + a->cfg->memory.monitor_interval_ms;
 		}
 		wake = next_discover < next_snapshot ? next_discover : next_snapshot;
-		now = clock__mono_ms();
-		wake = wake > now ? wake - now : 0;
-		timeout.tv_sec = (time_t)(wake / 1000);
-		timeout.tv_nsec = (long)(wake % 1000) * 1000000;
-		sig = sigtimedwait(&set, NULL, &timeout);
+		due = a->discovery ? collector__next_due(a->collector) : UINT64_MAX;
+		sig = wait_for(a, sfd, due < wake ? due : wake);
 		if (sig == SIGHUP) {
 			reload(a);
+			why = RECONCILE_RELOAD;
 			next_discover = next_snapshot = clock__mono_ms();
 		} else if (sig == SIGINT || sig == SIGTERM) {
 			log_info("%s: shutting down", strsignal(sig));
 			/* node_exporter would serve the last figures for ever. */
 			if (a->cfg->exporter.textfile_dir)
 				textfile__remove(a->cfg->exporter.textfile_dir);
-			return 0;
+			break;
 		}
 	}
+	close(sfd);
+	return rc;
 }

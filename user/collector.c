@@ -7,10 +7,12 @@
 #include <string.h>
 #include <time.h>
 #include "clock.h"
+#include "discovery.h"
 #include "collector_int.h"
 #include "log.h"
 #include "quota.h"
 #include "selector.h"
+#include "utf8.h"
 
 #define MAX_SCAN 65536
 /* Reading a process's maps to see whether it loaded the hook is not cheap:
@@ -47,6 +49,8 @@ void collector__free(struct collector *c)
 {
 	if (!c)
 		return;
+	for (size_t i = 0; c->tracked && i < c->n_tracked; i++)
+		free(c->tracked[i].cgroup);
 	top_rss_memory__free(c->top);
 	pod_names__free(c->pod_names);
 	free(c->seen);
@@ -110,14 +114,14 @@ static int by_pid(const void *a, const void *b)
 	return ((const struct tracked *)a)->pid - ((const struct tracked *)b)->pid;
 }
 
-static struct tracked *find(struct collector *c, int pid)
+struct tracked *collector_find(struct collector *c, int pid)
 {
 	struct tracked key = { .pid = pid };
 
 	return bsearch(&key, c->tracked, c->n_tracked, sizeof(key), by_pid);
 }
 
-static int start_tracking(struct collector *c, const struct proc_entry *e, struct tracked *t)
+int collector_start_tracking(struct collector *c, const struct proc_entry *e, struct tracked *t)
 {
 	struct proc_stat again;
 	int err = kernel__track(c->kernel, e->pid);
@@ -155,10 +159,13 @@ static void heap_off(struct collector *c, struct tracked *t)
 
 /* The one place a process stops being tracked: every subscriber forgets it
  * (the heap tier's probes and pidfd included), then the kernel tier. */
-static void stop_tracking(struct collector *c, struct tracked *t)
+void collector_stop_tracking(struct collector *c, struct tracked *t)
 {
 	const struct proc_key k = { .pid = t->pid, .start_ticks = t->start_ticks };
 
+	free(t->cgroup);
+	t->cgroup = NULL;
+	t->cgroup_known = false;
 	for (size_t i = 0; i < c->n_gone; i++)
 		c->gone[i].fn(c->gone[i].ctx, &k);
 	t->heap = HEAP_STATE_OFF;
@@ -167,7 +174,7 @@ static void stop_tracking(struct collector *c, struct tracked *t)
 }
 
 /* Probes go on a process only when its rule asks for the uprobe tier. */
-static void heap_sync(struct collector *c, struct tracked *t)
+void collector_heap_sync(struct collector *c, struct tracked *t)
 {
 	int err;
 
@@ -199,6 +206,10 @@ static void heap_sync(struct collector *c, struct tracked *t)
 			 t->tier == HEAP_HOOK ? HEAP_PROBE_HOOK : HEAP_PROBE_MALLOC);
 	t->attaching = err == -EINPROGRESS;
 	if (t->attaching)
+		return;
+	/* Just started: ld.so may not have mapped its libc or hook yet. */
+	if ((err == -ENOEXEC || (err == -ENOENT && t->tier == HEAP_HOOK)) && t->born_ms &&
+	    collector_pending_add(c, t->pid, t->start_ticks, ++t->retries))
 		return;
 	if (err == -ENOENT && t->tier == HEAP_HOOK) {
 		t->heap = HEAP_STATE_UNSUPPORTED;
@@ -273,6 +284,14 @@ static void remember_hooked(struct collector *c, const struct proc_entry *procs,
 	c->n_seen = k;
 }
 
+void collector_count_quota(struct collector *c)
+{
+	quota__reset(&c->quota);
+	for (size_t i = 0; i < c->n_tracked; i++)
+		if (c->tracked[i].heap == HEAP_STATE_ATTACHED || c->tracked[i].attaching)
+			quota__take(&c->quota, c->tracked[i].uid);
+}
+
 int collector__discover(struct collector *c)
 {
 	struct proc_entry *procs = c->procs;
@@ -283,13 +302,12 @@ int collector__discover(struct collector *c)
 	n = scan(procs, MAX_SCAN);
 	now = clock__mono_ms();
 	/* Slots held go to their holders first; new ones from what is left. */
-	quota__reset(&c->quota);
-	for (size_t i = 0; i < c->n_tracked; i++)
-		if (c->tracked[i].heap == HEAP_STATE_ATTACHED || c->tracked[i].attaching)
-			quota__take(&c->quota, c->tracked[i].uid);
+	collector_count_quota(c);
 	recall_hooked(c, procs, n, now);
-	/* pid, comm, cmdline rules act at once; top_rss moves once per snapshot. */
-	selector__select(c->cfg, procs, n, c->top, c->snapshots != c->evaluated);
+	/* pid, comm, cmdline rules act at once; top_rss moves once per snapshot
+	 * (with discovery, at the snapshot, from the task iterator). */
+	selector__select(c->cfg, procs, n, c->top,
+			 !c->discovery && c->snapshots != c->evaluated);
 	c->evaluated = c->snapshots;
 	remember_hooked(c, procs, n, now);
 	for (size_t i = 0; i < n; i++) {
@@ -302,29 +320,29 @@ int collector__discover(struct collector *c)
 			dropped++;
 			continue;
 		}
-		old = find(c, e->pid);
+		old = collector_find(c, e->pid);
 		if (old && old->start_ticks == e->stat.starttime) {
 			old->kept = true;
 			next[kept] = *old;
 			next[kept].kept = false;
 			next[kept].tier = c->cfg->targets[e->selected_rule].heap;
 			next[kept].by_top_rss = c->cfg->targets[e->selected_rule].top_rss != 0;
-			heap_sync(c, &next[kept++]);
+			collector_heap_sync(c, &next[kept++]);
 			continue;
 		}
 		if (old) { /* same number, another process */
-			stop_tracking(c, old);
+			collector_stop_tracking(c, old);
 			old->kept = true;
 		}
-		if (start_tracking(c, e, &next[kept]) == 0)
-			heap_sync(c, &next[kept++]);
+		if (collector_start_tracking(c, e, &next[kept]) == 0)
+			collector_heap_sync(c, &next[kept++]);
 	}
 	for (size_t i = 0; i < c->n_tracked; i++) {
 		if (c->tracked[i].kept)
 			continue;
 		log__msg(c->tracked[i].by_top_rss ? LOG_DEBUG : LOG_INFO,
 			 "no longer tracking pid %d (%s)", c->tracked[i].pid, c->tracked[i].comm);
-		stop_tracking(c, &c->tracked[i]);
+		collector_stop_tracking(c, &c->tracked[i]);
 	}
 	for (size_t i = 0; i < n; i++)
 		proc_entry__release(&procs[i]);
@@ -337,4 +355,97 @@ int collector__discover(struct collector *c)
 	c->tracked = next;
 	c->n_tracked = kept;
 	return 0;
+}
+
+void collector__set_discovery(struct collector *c, struct discovery *d)
+{
+	c->discovery = d;
+}
+
+static int by_entry_pid(const void *key, const void *elem)
+{
+	return *(const int *)key - ((const struct proc_entry *)elem)->pid;
+}
+
+/* Every process's RSS from the task iterator, no /proc read: those other
+ * rules track stay out of the ranking (the first matching rule wins). */
+static size_t top_candidates(struct collector *c, const struct procs_record *r, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < MAX_SCAN; i++) {
+		const struct tracked *t = collector_find(c, (int)r[i].pid);
+		struct proc_entry *e = &c->procs[k];
+
+		if (t && !t->by_top_rss && t->start_ticks == r[i].start_ticks)
+			continue;
+		*e = (struct proc_entry){ .pid = (int)r[i].pid, .hooked = -1, .selected_rule = -1 };
+		utf8__sanitize(e->stat.comm, sizeof(e->stat.comm), r[i].comm,
+			       strnlen(r[i].comm, sizeof(r[i].comm)), 0);
+		e->stat.starttime = r[i].start_ticks;
+		e->stat.rss_pages = (int64_t)r[i].rss_pages;
+		k++;
+	}
+	return k;
+}
+
+/* top_rss's evaluation for this snapshot: members in, former members out. */
+void collector_top_rss_refresh(struct collector *c)
+{
+	struct procs_record *recs;
+	struct proc_entry *procs = c->procs;
+	size_t n_recs, n;
+	uint64_t now = clock__mono_ms();
+
+	if (!c->discovery || !selector__has_top_rss(c->cfg))
+		return;
+	if (discovery__read_procs(c->discovery, &recs, &n_recs)) {
+		log_warn("top_rss: cannot read the processes from the kernel");
+		return;
+	}
+	n = top_candidates(c, recs, n_recs);
+	free(recs);
+	recall_hooked(c, procs, n, now);
+	selector__select_top(c->cfg, procs, n, c->top);
+	remember_hooked(c, procs, n, now);
+	for (size_t i = c->n_tracked; i-- > 0;) {
+		struct tracked *t = &c->tracked[i];
+		const struct proc_entry *e;
+
+		if (!t->by_top_rss)
+			continue;
+		e = bsearch(&t->pid, procs, n, sizeof(*e), by_entry_pid);
+		if (e && e->selected_rule >= 0 && e->stat.starttime == t->start_ticks)
+			continue;
+		log_debug("no longer tracking pid %d (%s)", t->pid, t->comm);
+		collector_stop_tracking(c, t);
+		memmove(t, t + 1, (c->n_tracked - i - 1) * sizeof(*t));
+		c->n_tracked--;
+	}
+	collector_count_quota(c);
+	for (size_t i = 0; i < n; i++) {
+		struct tracked *t;
+		size_t at = 0;
+
+		if (procs[i].selected_rule < 0)
+			continue;
+		t = collector_find(c, procs[i].pid);
+		if (!t) {
+			if (c->n_tracked == PROC_MAX_TRACKED)
+				break;
+			while (at < c->n_tracked && c->tracked[at].pid < procs[i].pid)
+				at++;
+			if (collector_start_tracking(c, &procs[i], &c->spare[0]))
+				continue;
+			memmove(&c->tracked[at + 1], &c->tracked[at],
+				(c->n_tracked - at) * sizeof(*t));
+			c->tracked[at] = c->spare[0];
+			c->n_tracked++;
+			t = &c->tracked[at];
+		}
+		t->tier = c->cfg->targets[procs[i].selected_rule].heap;
+		collector_heap_sync(c, t);
+	}
+	for (size_t i = 0; i < n; i++)
+		proc_entry__release(&procs[i]);
 }

@@ -28,8 +28,20 @@ void collector__free(struct collector *c);
 int collector__on_gone(struct collector *c, proc_gone_fn gone, void *ctx);
 /* The caller keeps @cfg alive until the next call or collector__free(). */
 void collector__set_config(struct collector *c, const struct config *cfg);
-/* Scans /proc, applies the target rules, starts and stops tracking. */
+/* Scans /proc, applies the target rules, starts and stops tracking: without
+ * @discovery twice a second, with it a reconciliation (at start, every
+ * discovery_reconcile_interval, after lost events). */
 int collector__discover(struct collector *c);
+struct discovery;
+struct procs_event;
+/* Processes come from @d's events; top_rss ranks from its task iterator. */
+void collector__set_discovery(struct collector *c, struct discovery *d);
+/* One exec, fork, rename, move or exit (bpf/procs.h). */
+void collector__event(struct collector *c, const struct procs_event *e);
+/* Runs what is due of the look-agains (hooks, libraries not mapped yet, attaches). */
+void collector__run_pending(struct collector *c);
+/* When (clock__mono_ms()) the next look-again is due; UINT64_MAX: none. */
+uint64_t collector__next_due(const struct collector *c);
 /* A new snapshot (one reference, not yet rendered) or NULL on ENOMEM. */
 struct snapshot *collector__snapshot(struct collector *c);
 

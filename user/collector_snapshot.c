@@ -18,13 +18,25 @@ struct cgroup_paths {
 	char v2[1024], v1[1024];
 };
 
-static void read_cgroup(int pid, struct cgroup_paths *cg)
+/* With discovery, a process's cgroup is read once and again only after it
+ * moved (an event says so); without, every snapshot. */
+static void read_cgroup(struct collector *c, struct tracked *t, struct cgroup_paths *cg)
 {
 	char text[4096];
 
 	cg->v2[0] = cg->v1[0] = '\0';
-	if (cgroup_ns__read_pid(pid, text, sizeof(text)) > 0)
-		procfs__parse_cgroup(text, cg->v2, sizeof(cg->v2), cg->v1, sizeof(cg->v1));
+	if (c->discovery && t->cgroup_known) {
+		procfs__parse_cgroup(t->cgroup, cg->v2, sizeof(cg->v2), cg->v1, sizeof(cg->v1));
+		return;
+	}
+	if (cgroup_ns__read_pid(t->pid, text, sizeof(text)) <= 0)
+		return;
+	procfs__parse_cgroup(text, cg->v2, sizeof(cg->v2), cg->v1, sizeof(cg->v1));
+	if (!c->discovery)
+		return;
+	free(t->cgroup);
+	t->cgroup = strdup(text);
+	t->cgroup_known = t->cgroup != NULL;
 }
 
 static void fill_limit(struct collector *c, struct sample *s, const struct cgroup_paths *cg)
@@ -152,11 +164,13 @@ static enum target_state report_state(const struct kernel_process *p, const stru
 
 struct snapshot *collector__snapshot(struct collector *c)
 {
-	struct snapshot *snap = snapshot__new(c->n_tracked);
+	struct snapshot *snap;
 	struct kernel_process *procs = NULL;
 	size_t n_procs = 0;
 	int err;
 
+	collector_top_rss_refresh(c);
+	snap = snapshot__new(c->n_tracked);
 	if (!snap)
 		return NULL;
 	err = kernel__read(c->kernel, &procs, &n_procs);
@@ -192,7 +206,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 				      .tier = t->tier };
 		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
 		fill_sample(s, p);
-		read_cgroup(t->pid, &cg);
+		read_cgroup(c, t, &cg);
 		fill_limit(c, s, &cg);
 		fill_identity(c, s, &cg);
 		fill_heap(c, t, &st, s);

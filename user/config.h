@@ -19,6 +19,7 @@ struct memory_config {
 	double alert_threshold;
 	bool enable_auto_gc;
 	uint64_t gc_interval_ms;
+	uint64_t reconcile_interval_ms; /* full /proc scan behind event-driven discovery */
 	double force_gc_threshold;
 	uint64_t max_memory_mb; /* 0: the process's cgroup limit, else total RAM */
 	uint64_t max_heap_mb;

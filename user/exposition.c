@@ -123,6 +123,38 @@ static void render_alerts(const struct snapshot *snap, struct buf *b)
 	}
 }
 
+static void render_discovery(const struct discovery_stats *d, struct buf *b)
+{
+	static const char *const types[] = { "exec", "fork", "exit", "rename", "cgroup" };
+	static const char *const reasons[RECONCILE_REASONS] = {
+		[RECONCILE_START] = "start",
+		[RECONCILE_PERIODIC] = "periodic",
+		[RECONCILE_LOST] = "lost",
+		[RECONCILE_RELOAD] = "reload",
+	};
+	struct label l[1];
+
+	if (!d->on)
+		return;
+	expo__family(b, "memtide_discovery_events_total", "counter",
+		     "Process events from the kernel handled, by type.");
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		l[0] = (struct label){ "type", types[i] };
+		expo__sample_u64(b, "memtide_discovery_events_total", l, 1, d->events[i]);
+	}
+	expo__family(
+		b, "memtide_discovery_events_lost_total", "counter",
+		"Process events the kernel could not queue (ring buffer full); each loss brings a reconciliation.");
+	expo__sample_u64(b, "memtide_discovery_events_lost_total", NULL, 0, d->lost);
+	expo__family(b, "memtide_discovery_reconciliations_total", "counter",
+		     "Full /proc scans behind event-driven discovery, by reason.");
+	for (int r = 0; r < RECONCILE_REASONS; r++) {
+		l[0] = (struct label){ "reason", reasons[r] };
+		expo__sample_u64(b, "memtide_discovery_reconciliations_total", l, 1,
+				 d->reconciliations[r]);
+	}
+}
+
 static void render_agent(const struct snapshot *snap, struct buf *b)
 {
 	const struct agent_stats *a = &snap->agent;
@@ -141,6 +173,8 @@ static void render_agent(const struct snapshot *snap, struct buf *b)
 	expo__family(b, "memtide_start_time_seconds", "gauge",
 		     "When the agent started, in unix seconds.");
 	expo__sample(b, "memtide_start_time_seconds", NULL, 0, a->start_time);
+
+	render_discovery(&a->discovery, b);
 
 	expo__family(b, "memtide_targets", "gauge", "Processes tracked, by heap tier.");
 	for (enum heap_tier t = HEAP_NONE; t <= HEAP_HOOK; t++) {

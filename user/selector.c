@@ -129,6 +129,21 @@ bool selector__cgroup_matches(const char *text, const char *prefix)
 	return false;
 }
 
+/* All but `hooked`, which is the costly one (a maps read). */
+static bool rule_matches_unhooked(const struct target_rule *r, struct proc_entry *e)
+{
+	if (r->has_pid && r->pid != e->pid)
+		return false;
+	if (r->has_comm && regexec(&r->comm, e->stat.comm, 0, NULL, 0) != 0)
+		return false;
+	if (r->has_cmdline && regexec(&r->cmdline, cmdline(e), 0, NULL, 0) != 0)
+		return false;
+	if (r->cgroup_prefix && !selector__cgroup_matches(cgroup(e), r->cgroup_prefix) &&
+	    !(r->cgroup_slice && selector__cgroup_matches(cgroup(e), r->cgroup_slice)))
+		return false;
+	return true;
+}
+
 static bool rule_matches(const struct target_rule *r, struct proc_entry *e)
 {
 	if (r->has_pid && r->pid != e->pid)
@@ -298,8 +313,8 @@ static bool top_room(struct top_rss_memory *m, const struct config *cfg, size_t 
 	return true;
 }
 
-void selector__select(const struct config *cfg, struct proc_entry *procs, size_t n,
-		      struct top_rss_memory *mem, bool evaluate)
+static void select_rules(const struct config *cfg, struct proc_entry *procs, size_t n,
+			 struct top_rss_memory *mem, bool evaluate, bool top_only)
 {
 	struct proc_entry **matches = calloc(n ? n : 1, sizeof(*matches));
 
@@ -315,6 +330,8 @@ void selector__select(const struct config *cfg, struct proc_entry *procs, size_t
 		const struct target_rule *rule = &cfg->targets[r];
 		size_t m = 0;
 
+		if (top_only && !rule->top_rss)
+			continue;
 		for (size_t i = 0; i < n; i++) {
 			if (procs[i].selected_rule >= 0 || !rule_matches(rule, &procs[i]))
 				continue;
@@ -344,6 +361,44 @@ void selector__select(const struct config *cfg, struct proc_entry *procs, size_t
 		mem->primed = mem->primed || evaluate;
 	}
 	free(matches);
+}
+
+void selector__select(const struct config *cfg, struct proc_entry *procs, size_t n,
+		      struct top_rss_memory *mem, bool evaluate)
+{
+	select_rules(cfg, procs, n, mem, evaluate, false);
+}
+
+void selector__select_top(const struct config *cfg, struct proc_entry *procs, size_t n,
+			  struct top_rss_memory *mem)
+{
+	select_rules(cfg, procs, n, mem, true, true);
+}
+
+bool selector__has_top_rss(const struct config *cfg)
+{
+	for (size_t r = 0; r < cfg->n_targets; r++)
+		if (cfg->targets[r].top_rss)
+			return true;
+	return false;
+}
+
+int selector__select_one(const struct config *cfg, struct proc_entry *e, bool *hook_unknown)
+{
+	*hook_unknown = false;
+	for (size_t r = 0; r < cfg->n_targets; r++) {
+		const struct target_rule *rule = &cfg->targets[r];
+
+		if (rule->top_rss || !rule_matches_unhooked(rule, e))
+			continue;
+		/* Not hooked yet may be not loaded yet: the caller looks again. */
+		if (rule->hooked && (e->hooked == HOOK_LATER || !hooked(e))) {
+			*hook_unknown = true;
+			continue;
+		}
+		return (int)r;
+	}
+	return -1;
 }
 
 void proc_entry__release(struct proc_entry *e)

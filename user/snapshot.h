@@ -71,6 +71,22 @@ struct sample {
 	uint64_t sites_growth_bytes; /* of all its sites that grew over the leak window */
 };
 
+enum reconcile_reason {
+	RECONCILE_START,
+	RECONCILE_PERIODIC,
+	RECONCILE_LOST, /* events did not fit the ring buffer */
+	RECONCILE_RELOAD,
+	RECONCILE_REASONS,
+};
+
+/* Event-driven discovery's counters since start (user/discovery.h). */
+struct discovery_stats {
+	bool on; /* false: /proc scans twice a second */
+	uint64_t events[5]; /* by enum procs_event_type */
+	uint64_t lost;
+	uint64_t reconciliations[RECONCILE_REASONS];
+};
+
 struct agent_stats {
 	uint64_t targets_by_tier[HEAP_HOOK + 1];
 	uint64_t targets_dropped; /* selected but over the tracking limit */
@@ -88,6 +104,7 @@ struct agent_stats {
 	bool bpf_ok; /* the kernel tier answered this snapshot */
 	uint64_t alerts_firing[4]; /* by enum alert_kind */
 	struct push_stats push;
+	struct discovery_stats discovery;
 };
 
 struct snapshot {

@@ -4,6 +4,10 @@
  * allocations, from its site outwards (the allocator's own frames are left
  * out, as Go's heap profiles leave out the runtime's, so that pprof's flat
  * figures land on the functions that asked for memory).
+ *
+ * Addresses are the ELF files' own (what addr2line takes), mappings moved by
+ * their load bias: the layout of another user's process is the kernel's to
+ * keep (ASLR), and anyone who can reach the API reads profiles.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +28,7 @@ struct build {
 	struct profile *p;
 	int pid;
 	struct pprof_mapping maps[PPROF_MAX_MAPPINGS];
+	uint64_t map_starts[PPROF_MAX_MAPPINGS]; /* runtime: which mapping, not shown */
 	size_t n_maps;
 	struct pprof_location *locs;
 	uint64_t *loc_ips;
@@ -87,24 +92,26 @@ static void build_id(struct build *b, struct pprof_mapping *m, const char *hex)
 
 static uint32_t mapping(struct build *b, const struct sym_frame *f)
 {
+	uint64_t bias = f->ip - site__file_addr(f);
 	struct pprof_mapping *m;
 
 	if (f->map_index < 0)
 		return PPROF_NO_MAPPING;
 	for (size_t i = 0; i < b->n_maps; i++)
-		if (b->maps[i].start == f->map_start)
+		if (b->map_starts[i] == f->map_start)
 			return (uint32_t)i;
 	if (b->n_maps == PPROF_MAX_MAPPINGS)
 		return PPROF_NO_MAPPING;
 	m = &b->maps[b->n_maps];
-	*m = (struct pprof_mapping){ .start = f->map_start,
-				     .limit = f->map_limit,
+	*m = (struct pprof_mapping){ .start = f->map_start - bias,
+				     .limit = f->map_limit - bias,
 				     .offset = f->map_offset,
 				     .filename = keep(b, f->path),
 				     .has_functions = true,
 				     .has_filenames = true,
 				     .has_line_numbers = true };
 	build_id(b, m, f->build_id);
+	b->map_starts[b->n_maps] = f->map_start;
 	return (uint32_t)b->n_maps++;
 }
 
@@ -121,10 +128,12 @@ static int location(struct build *b, const struct sym_frame *f, uint32_t *out)
 	if (b->n_locs == MAX_LOCATIONS)
 		return -E2BIG;
 	l = &b->locs[b->n_locs];
-	*l = (struct pprof_location){ .address = f->ip, .mapping = mapping(b, f) };
-	l->line = (struct pprof_line){ .function = keep(b, f->func),
-				       .filename = keep(b, f->file),
-				       .line = f->line };
+	*l = (struct pprof_location){ .address = f->map_index < 0 ? 0 : site__file_addr(f),
+				      .mapping = mapping(b, f) };
+	l->line =
+		(struct pprof_line){ .function = f->map_index < 0 ? "[unknown]" : keep(b, f->func),
+				     .filename = keep(b, f->file),
+				     .line = f->line };
 	b->loc_ips[b->n_locs] = f->ip;
 	b->table[slot] = (uint32_t)++b->n_locs;
 	*out = (uint32_t)(b->n_locs - 1);

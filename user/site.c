@@ -38,17 +38,24 @@ size_t site__pick(const struct sym_frame *f, size_t n)
 	return n;
 }
 
+__u64 site__file_addr(const struct sym_frame *f)
+{
+	return f->elf_addr ? f->elf_addr : f->ip - f->map_start + f->map_offset;
+}
+
 void site__name(const struct sym_frame *f, char *out, size_t len)
 {
 	char raw[SITE_NAME_LEN * 2];
 	const char *m = base_name(f->path);
 
+	/* Never a runtime address: any local user reads the outputs, and the
+	 * kernel keeps other users' layouts from them (ASLR). */
 	if (f->map_index < 0)
-		snprintf(raw, sizeof(raw), "0x%llx", (unsigned long long)f->ip);
+		snprintf(raw, sizeof(raw), "[unknown]");
 	else if (*f->func)
 		snprintf(raw, sizeof(raw), "%s (%s)", f->func, *m ? m : "anonymous");
 	else
 		snprintf(raw, sizeof(raw), "%s+0x%llx", *m ? m : "anonymous",
-			 (unsigned long long)f->elf_addr);
+			 (unsigned long long)site__file_addr(f));
 	utf8__sanitize(out, len, raw, strlen(raw), 0);
 }

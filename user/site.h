@@ -21,10 +21,15 @@
  */
 size_t site__pick(const struct sym_frame *f, size_t n);
 /*
- * "function (module)" for a named frame, "module+0xADDR" (the ELF address)
- * for an unnamed one, "0xIP" outside any mapping; module is the mapping's
- * file name without its directories. Sanitized, cut to @len.
+ * "function (module)" for a named frame, "module+0xADDR" (the address in the
+ * ELF file's terms, as addr2line takes it) for an unnamed one, "[unknown]"
+ * outside any mapping: never a runtime address, which would tell any reader
+ * where the process's code lies. module is the mapping's file name without
+ * its directories. Sanitized, cut to @len.
  */
 void site__name(const struct sym_frame *f, char *out, size_t len);
+/* A mapped frame's address in its file's terms: the ELF address, or the file
+ * offset when the file could not be read. Never a runtime address. */
+__u64 site__file_addr(const struct sym_frame *f);
 
 #endif

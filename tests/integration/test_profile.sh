@@ -74,6 +74,15 @@ check "pprof alloc_space: site_big flat = what it fired" \
 check "pprof alloc_space: site_small flat = what it fired" \
 	test "$(flat alloc site_small)" = "$(expect site_small alloc_space)"
 check "pprof: the probe's wrapper (sdt_malloc) is not a site" sh -c "! grep -q sdt_malloc '$WORK/inuse.top'"
+# Any local user can ask: the process's layout (ASLR) must not be in it.
+go tool pprof -raw "$PROFILE" >"$WORK/raw" 2>&1
+grep -A6 '^Mappings' "$WORK/raw" | sed 's/^/# raw: /'
+starts=$(awk '{ split($1, a, "-"); print a[1] }' "/proc/$S_PID/maps" | sed 's/^0*//' | sort -u)
+leaked=$(grep -oiE '0x[0-9a-f]+' "$WORK/raw" | sed 's/^0x0*//' | sort -u | comm -12 - <(echo "$starts"))
+check "pprof: mappings and addresses in the files' terms, none of the process's runtime addresses" \
+	test -z "$leaked" -a "$(grep -ciE '0x(55|56|7f)[0-9a-f]{10}' "$WORK/raw")" = 0
+check "pprof: the mappings name the files and their build ids" \
+	sh -c "grep -q 'tideprof' '$WORK/raw' && grep -q 'libsdtsite.so' '$WORK/raw' && grep -qE '[0-9a-f]{40}' '$WORK/raw'"
 
 # Hostile and odd requests: a clear 4xx, the server stays up.
 status() { curl -s -o /dev/null -w '%{http_code}' "$MT_URL$1"; }

@@ -357,10 +357,10 @@ static void reconcile(struct agent *a, enum reconcile_reason why)
 {
 	collector__discover(a->collector);
 	a->dstats.reconciliations[why]++;
-	log_debug("reconciled with /proc (%s)", why == RECONCILE_START	  ? "start"
-						 : why == RECONCILE_PERIODIC ? "periodic"
-						 : why == RECONCILE_LOST     ? "lost events"
-									     : "reload");
+	log_debug("reconciled with /proc (%s)", why == RECONCILE_START	    ? "start"
+						: why == RECONCILE_PERIODIC ? "periodic"
+						: why == RECONCILE_LOST	    ? "lost events"
+									    : "reload");
 }
 
 /* What discovery does this turn: lost events, a reconciliation, look-agains. */

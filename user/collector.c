@@ -306,8 +306,7 @@ int collector__discover(struct collector *c)
 	recall_hooked(c, procs, n, now);
 	/* pid, comm, cmdline rules act at once; top_rss moves once per snapshot
 	 * (with discovery, at the snapshot, from the task iterator). */
-	selector__select(c->cfg, procs, n, c->top,
-			 !c->discovery && c->snapshots != c->evaluated);
+	selector__select(c->cfg, procs, n, c->top, !c->discovery && c->snapshots != c->evaluated);
 	c->evaluated = c->snapshots;
 	remember_hooked(c, procs, n, now);
 	for (size_t i = 0; i < n; i++) {

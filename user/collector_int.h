@@ -28,7 +28,8 @@ struct tracked {
 	bool by_top_rss; /* chosen by size: comes and goes with it, logged at debug */
 	unsigned int retries; /* of a just-started process's attach (collector_pending_add) */
 	bool cgroup_known; /* @cgroup holds its cgroup paths (until it moves) */
-	uint64_t born_ms; /* found by an event at this time (0: by a scan): its libraries may not be mapped yet */
+	uint64_t born_ms; /* found by an event at this time (0: by a scan): its libraries may not be
+			     mapped yet */
 	char *cgroup; /* its /proc/PID/cgroup, read once, again after it moves */
 	enum target_state state; /* in the last snapshot: reported, or why not */
 	enum heap_state heap;

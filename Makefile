@@ -56,7 +56,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(FUZZ_OUT)/%,$(FUZZ_SRCS))
 DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev \
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
-             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd
+             libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd \
+             systemtap-sdt-dev
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)
@@ -102,10 +103,11 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
 
 # The control hook targets preload: its own flags, no dependency on the agent.
 $(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c user/hook/hook_count.c user/hook/hook_count.h \
-		bpf/hook.h | $(OUTPUT)
+		user/hook/hook_sample.c user/hook/hook_sample.h bpf/hook.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -fno-plt -shared \
-		-fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c -lpthread -o $@
+		-fno-omit-frame-pointer -fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c \
+		user/hook/hook_sample.c -lpthread -lm -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -125,7 +127,7 @@ $(OUTPUT)/targets/static_%: tests/targets/static_%.c | $(OUTPUT)/targets
 
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -o $@
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -lm -o $@
 
 # C++ targets: new/delete through libstdc++.
 $(OUTPUT)/targets/%: tests/targets/%.cc | $(OUTPUT)/targets

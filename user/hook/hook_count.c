@@ -23,7 +23,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "hook_count.h"
+#include "hook_sample.h"
 
 extern void *__libc_malloc(size_t n);
 extern void __libc_free(void *p);
@@ -67,10 +69,17 @@ struct tcounts {
 	__u64 other_frees; /* realloc's old blocks */
 };
 
+/*
+ * left: the sampling countdown (hook_sample.c), bytes to the next sampling
+ * point; 0 in a thread that does not count, so its calls take the slow path,
+ * and with it the only test malloc makes on the way in.
+ */
 struct tblock {
+	__u64 left;
+	int state;
+	__u64 rng;
 	struct tcounts c;
 	struct tblock *next, **prev;
-	int state;
 };
 
 enum {
@@ -90,16 +99,12 @@ static int have_key;
 
 #define ADD(field, v) __atomic_store_n(&(field), (field) + (v), __ATOMIC_RELAXED)
 
-/*
- * glibc's chunk header: the size word before the block (bits 0-2 are flags,
- * bit 1 IS_MMAPPED). malloc_usable_size() is the chunk size less one header
- * word, two for an mmapped chunk; this is it plus one word.
- */
+/* hook_chunk_bytes() of a block as the program sees it, sampled or not. */
 static inline size_t block_bytes(const void *p)
 {
-	size_t word = ((const size_t *)p)[-1];
-
-	return (word & ~(size_t)7) - (word & 2) * (sizeof(size_t) / 2);
+	if (__builtin_expect(((const size_t *)p)[-1] & HOOK_TAG_BIT, 0))
+		return hook_sample__block_bytes(p);
+	return hook_chunk_bytes(p);
 }
 
 static inline unsigned int bucket(size_t n)
@@ -126,6 +131,7 @@ static void thread_exit(void *arg)
 	if (t->next)
 		t->next->prev = t->prev;
 	t->state = T_EXITED;
+	t->left = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -139,6 +145,7 @@ static void register_thread(struct tblock *t)
 	threads = t;
 	t->state = T_COUNTING;
 	pthread_mutex_unlock(&lock);
+	t->left = hook_sample__seed(&t->rng);
 	/* A key's value needs no allocation (static slots in the thread). */
 	if (have_key)
 		pthread_setspecific(key, t);
@@ -219,9 +226,52 @@ static inline void count_free(size_t bytes, int is_free)
 }
 
 /*
+ * The sampling countdown's slow side: n reached it, or the thread does not
+ * count here (left 0), or this is its first call, which registers it. The
+ * sampling points n crossed, 0 mostly.
+ */
+static __u64 __attribute__((noinline)) take_slow(struct tblock *t, size_t n)
+{
+	if (t->state == T_NEW && counting)
+		register_thread(t);
+	if (t->state != T_COUNTING)
+		return 0;
+	if (n < t->left) {
+		t->left -= n;
+		return 0;
+	}
+	return hook_sample__cross(&t->left, &t->rng, n);
+}
+
+/* Points crossed by n more bytes: only those make a tagged block, and only
+ * with a profiler attached. */
+static inline __u64 take_sampled(size_t n)
+{
+	struct tblock *t = &self;
+	__u64 points;
+
+	if (__builtin_expect(n < t->left, 1)) {
+		t->left -= n;
+		return 0;
+	}
+	points = take_slow(t, n);
+	return points && hook_sample__armed() ? points : 0;
+}
+
+/* glibc's free, or the sampled block's (fires otel_memory:free). */
+static inline void release(void *p)
+{
+	if (__builtin_expect(((size_t *)p)[-1] & HOOK_TAG_BIT, 0))
+		hook_sample__free(p);
+	else
+		__libc_free(p);
+}
+
+/*
  * malloc's and free's rare cases, out of line and entered by a jump, so the
  * common paths keep no register across glibc's call: a thread that does not
- * count here (first call, exited, counting off) and malloc's failure.
+ * count here (first call, exited, counting off), a sampling point reached,
+ * malloc's failure; free of an mmapped or a sampled block.
  */
 static void *__attribute__((noinline)) malloc_uncounted(size_t n)
 {
@@ -234,6 +284,22 @@ static void *__attribute__((noinline)) malloc_uncounted(size_t n)
 	return p;
 }
 
+static void *__attribute__((noinline)) malloc_slow(size_t n)
+{
+	struct tblock *t = &self;
+	__u64 points = take_slow(t, n);
+	void *p;
+
+	if (t->state != T_COUNTING)
+		return malloc_uncounted(n);
+	if (points && hook_sample__armed())
+		p = hook_sample__alloc(HOOK_RAW_MALLOC, 0, n, points);
+	else
+		p = __libc_malloc(n);
+	count_alloc(FN_MALLOC, n, p);
+	return p;
+}
+
 static void *__attribute__((noinline)) malloc_failed(void)
 {
 	ADD(self.c.no_block, 1);
@@ -243,65 +309,116 @@ static void *__attribute__((noinline)) malloc_failed(void)
 
 static void __attribute__((noinline)) free_uncounted(void *p)
 {
-	if (p && counting)
+	if (!p)
+		return;
+	if (counting)
 		count_slow(-1, 0, NULL, 1, block_bytes(p), 1);
-	__libc_free(p);
+	release(p);
+}
+
+static void __attribute__((noinline)) free_rare(void *p)
+{
+	ADD(self.c.taken, block_bytes(p));
+	ADD(self.c.frees, 1);
+	release(p);
 }
 
 #define EXPORT __attribute__((visibility("default")))
 
+/*
+ * The countdown is the only test on the way in: a thread that does not count
+ * keeps it at 0. It is only this thread's: a plain subtraction.
+ */
 EXPORT void *malloc(size_t n)
 {
 	struct tblock *t = &self;
 	void *p;
 
-	if (__builtin_expect(t->state != T_COUNTING, 0))
-		return malloc_uncounted(n);
+	if (__builtin_expect(n >= t->left, 0))
+		return malloc_slow(n);
+	t->left -= n;
 	ADD(t->c.hist[bucket(n)], 1);
 	ADD(t->c.requested[FN_MALLOC], n);
 	p = __libc_malloc(n);
 	if (__builtin_expect(!p, 0))
 		return malloc_failed();
-	ADD(self.c.given, block_bytes(p));
+	ADD(self.c.given, hook_chunk_bytes(p));
 	return p;
 }
 
+/* One test of the size word sends mmapped and sampled blocks out of line. */
 EXPORT void free(void *p)
 {
 	struct tblock *t = &self;
+	size_t word;
 
 	if (__builtin_expect(t->state != T_COUNTING || !p, 0)) {
 		free_uncounted(p);
 		return;
 	}
-	ADD(t->c.taken, block_bytes(p));
+	word = ((size_t *)p)[-1];
+	if (__builtin_expect(word & (2 | HOOK_TAG_BIT), 0)) {
+		free_rare(p);
+		return;
+	}
+	ADD(t->c.taken, word & ~(size_t)7);
 	ADD(t->c.frees, 1);
 	__libc_free(p);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
 {
-	void *p = __libc_calloc(n, size);
 	size_t total;
+	__u64 points;
+	void *p;
 
-	count_alloc(FN_CALLOC, __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total, p);
+	if (__builtin_mul_overflow(n, size, &total))
+		total = SIZE_MAX;
+	points = take_sampled(total);
+	if (points)
+		p = hook_sample__alloc(HOOK_RAW_CALLOC, 0, total, points);
+	else
+		p = __libc_calloc(n, size);
+	count_alloc(FN_CALLOC, total, p);
 	return p;
 }
 
-/* realloc(p, 0) frees p (glibc returns NULL); a failure leaves p as it was. */
+/*
+ * realloc(p, 0) frees p (glibc returns NULL); a failure leaves p as it was.
+ * A sampled block, or one that is to be, moves: glibc would not keep the
+ * prefix. The old block's free probe fires once the new block is there.
+ */
 static void *do_realloc(int fn, void *p, size_t n)
 {
 	size_t old = p ? block_bytes(p) : 0;
-	void *q = __libc_realloc(p, n);
+	__u64 points = take_sampled(n);
+	void *q;
 
-	if (p && n == 0 && !q) {
-		count_call(fn, n, NULL, 1);
-		count_free(old, 0);
+	if (!points && !(p && (((size_t *)p)[-1] & HOOK_TAG_BIT))) {
+		q = __libc_realloc(p, n);
+		if (p && n == 0 && !q) {
+			count_call(fn, n, NULL, 1);
+			count_free(old, 0);
+			return q;
+		}
+		count_alloc(fn, n, q);
+		if (p && q)
+			count_free(old, 0);
 		return q;
 	}
-	count_alloc(fn, n, q);
-	if (p && q)
+	if (p && n == 0) { /* a sampled block, as glibc does */
+		count_call(fn, n, NULL, 1);
 		count_free(old, 0);
+		release(p);
+		return NULL;
+	}
+	q = points ? hook_sample__alloc(HOOK_RAW_MALLOC, 0, n, points) : __libc_malloc(n);
+	count_alloc(fn, n, q);
+	if (!q || !p)
+		return q;
+	memcpy(q, p, old - sizeof(size_t) < n ? old - sizeof(size_t) : n);
+	count_free(old, 0);
+	release(p);
 	return q;
 }
 
@@ -322,6 +439,32 @@ EXPORT void *reallocarray(void *p, size_t n, size_t size)
 	return do_realloc(FN_REALLOCARRAY, p, total);
 }
 
+/* The aligned family: a sampled block's prefix is its alignment (16 at least). */
+static void *aligned(int fn, size_t align, size_t n, void *(*unsampled)(size_t, size_t))
+{
+	__u64 points = take_sampled(n);
+	void *p;
+
+	if (points)
+		p = hook_sample__alloc(HOOK_RAW_ALIGNED, align, n, points);
+	else
+		p = unsampled(align, n);
+	count_alloc(fn, n, p);
+	return p;
+}
+
+static void *libc_valloc(size_t align, size_t n)
+{
+	(void)align;
+	return __libc_valloc(n);
+}
+
+static void *libc_pvalloc(size_t align, size_t n)
+{
+	(void)align;
+	return __libc_pvalloc(n);
+}
+
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
 {
 	void *p;
@@ -329,8 +472,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	/* A bad alignment is no allocation: not counted. */
 	if (align % sizeof(void *) || (align & (align - 1)) || !align)
 		return EINVAL;
-	p = __libc_memalign(align, n);
-	count_alloc(FN_POSIX_MEMALIGN, n, p);
+	p = aligned(FN_POSIX_MEMALIGN, align, n, __libc_memalign);
 	if (!p)
 		return ENOMEM;
 	*out = p;
@@ -339,10 +481,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 
 EXPORT void *memalign(size_t align, size_t n)
 {
-	void *p = __libc_memalign(align, n);
-
-	count_alloc(FN_MEMALIGN, n, p);
-	return p;
+	return aligned(FN_MEMALIGN, align, n, __libc_memalign);
 }
 
 /* glibc's aligned_alloc is memalign (one function, counted as memalign). */
@@ -353,18 +492,29 @@ EXPORT void *aligned_alloc(size_t align, size_t n)
 
 EXPORT void *valloc(size_t n)
 {
-	void *p = __libc_valloc(n);
+	return aligned(FN_VALLOC, (size_t)getpagesize(), n, libc_valloc);
+}
 
-	count_alloc(FN_VALLOC, n, p);
+/* A sampled pvalloc's block is at least the rounded size, as glibc's. */
+EXPORT void *pvalloc(size_t n)
+{
+	size_t page = (size_t)getpagesize();
+	__u64 points = take_sampled(n);
+	void *p;
+
+	if (points && n <= SIZE_MAX - page)
+		p = hook_sample__alloc(HOOK_RAW_ALIGNED, page, (n + page - 1) & ~(page - 1),
+				       points);
+	else
+		p = libc_pvalloc(page, n);
+	count_alloc(FN_PVALLOC, n, p);
 	return p;
 }
 
-EXPORT void *pvalloc(size_t n)
+/* A sampled block's usable bytes are those after its prefix. */
+EXPORT size_t malloc_usable_size(void *p)
 {
-	void *p = __libc_pvalloc(n);
-
-	count_alloc(FN_PVALLOC, n, p);
-	return p;
+	return p ? block_bytes(p) - sizeof(size_t) : 0;
 }
 
 void hook_count__sum(struct memtide_hook_counts *out)
@@ -405,6 +555,9 @@ void hook_count__sum(struct memtide_hook_counts *out)
 static void after_fork_child(void)
 {
 	pthread_mutex_init(&lock, NULL);
+	/* A sampled block stays tagged: its prefix is in the child's copy. */
+	if (self.state == T_COUNTING)
+		self.left = hook_sample__seed(&self.rng);
 }
 
 /* Exported for tests: the figures a report would carry, now. */
@@ -417,12 +570,18 @@ void hook_count__init(void)
 {
 	const char *v = getenv(MEMTIDE_HOOK_COUNT_ENV);
 
+	hook_sample__init();
 	if (v && !strcmp(v, "0")) {
+		/* Sampling goes with counting: the countdown is in its block. */
 		counting = 0;
 		if (self.state == T_COUNTING)
 			self.state = T_OFF;
+		self.left = 0;
 		return;
 	}
+	/* The loading thread drew its countdown with the default mean. */
+	if (self.state == T_COUNTING)
+		self.left = hook_sample__seed(&self.rng);
 	if (!pthread_key_create(&key, thread_exit))
 		have_key = 1;
 	/* The loading thread registered before the key existed. */

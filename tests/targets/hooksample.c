@@ -11,7 +11,8 @@
  *                    counts, threads, fork
  * hooksample stats MIB   MIB MiB in mixed sizes over 4 threads: the weights'
  *                    sum against the bytes, within BOUND sigmas (argv[3])
- * hooksample quiet MIB   semaphores left at 0: no block tagged, no probe fired
+ * hooksample quiet MIB [sem]   semaphores left at 0 (or set, with "sem": for
+ *                    sampling off): no block tagged, no probe fired
  * Prints "ok"/"FAIL" lines; exit status 0 only if all passed.
  */
 #include <dlfcn.h>
@@ -389,8 +390,11 @@ int main(int argc, char **argv)
 	if (argc >= 3 && !strcmp(argv[1], "stats"))
 		return stats(strtoul(argv[2], NULL, 10), argc >= 4 ? strtod(argv[3], NULL) : 6) ? 1
 												     : 0;
-	if (argc >= 3 && !strcmp(argv[1], "quiet"))
+	if (argc >= 3 && !strcmp(argv[1], "quiet")) {
+		if (argc >= 4 && !strcmp(argv[3], "sem"))
+			*sem_alloc = *sem_free = 1;
 		return quiet(strtoul(argv[2], NULL, 10)) ? 1 : 0;
-	fprintf(stderr, "usage: hooksample paths | stats MIB [SIGMAS] | quiet MIB\n");
+	}
+	fprintf(stderr, "usage: hooksample paths | stats MIB [SIGMAS] | quiet MIB [sem]\n");
 	return 2;
 }

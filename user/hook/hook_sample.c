@@ -127,12 +127,12 @@ void *hook_sample__alloc(int raw, size_t align, size_t n, __u64 nsamples)
 	__u64 weight = nsamples * mean;
 	char *inner, *user;
 
+	/* What cannot take a prefix is not tagged (glibc fails most of it). */
+	if ((raw == HOOK_RAW_ALIGNED && align > MAX_ALIGN) || n > PTRDIFF_MAX - MAX_ALIGN)
+		return raw_alloc(raw, align, n);
 	/* glibc rounds an alignment up to a power of two, 16 at least. */
 	if (raw == HOOK_RAW_ALIGNED && align > off)
 		off = align & (align - 1) ? 1UL << (64 - __builtin_clzl(align)) : align;
-	/* What cannot take a prefix is not tagged (glibc fails most of it). */
-	if (off > MAX_ALIGN || n > PTRDIFF_MAX - off)
-		return raw_alloc(raw, align, n);
 	inner = raw_alloc(raw, off, n + off);
 	if (!inner)
 		return NULL;

@@ -25,6 +25,11 @@ int main(int argc, char **argv)
 	struct memtide_hook_counts a, b;
 	const char *sem = getenv("MEMTIDE_TEST_SEMAPHORES");
 
+	if (!now) {
+		/* Without the hook (after an exec without it): nothing to check. */
+		printf("no hook\n");
+		return getenv("LD_PRELOAD") ? 1 : 0;
+	}
 	if (sem && !strcmp(sem, "1")) {
 		auto a_sem = (volatile unsigned short *)dlsym(RTLD_DEFAULT,
 							      "otel_memory_alloc_semaphore");
@@ -36,11 +41,6 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		*a_sem = *f_sem = 1;
-	}
-	if (!now) {
-		/* Without the hook (after an exec without it): nothing to check. */
-		printf("no hook\n");
-		return getenv("LD_PRELOAD") ? 1 : 0;
 	}
 	now(&a);
 	{

@@ -103,11 +103,12 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(OUTPUT)/user
 
 # The control hook targets preload: its own flags, no dependency on the agent.
 $(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c user/hook/hook_count.c user/hook/hook_count.h \
-		user/hook/hook_sample.c user/hook/hook_sample.h bpf/hook.h | $(OUTPUT)
+		user/hook/hook_sample.c user/hook/hook_sample.h user/hook/hook_alloc.c \
+		user/hook/hook_thread.h bpf/hook.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -fno-plt -shared \
 		-fno-omit-frame-pointer -fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c \
-		user/hook/hook_sample.c -lpthread -lm -o $@
+		user/hook/hook_alloc.c user/hook/hook_sample.c -lpthread -lm -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(call msg,LD,$@)

@@ -130,7 +130,7 @@ static int child(const char *way, const char *workload)
 static double run(const char *self, const char *hook, const char *baseline, const char *way,
 		  const char *workload)
 {
-	const char *env = "";
+	const char *env = "", *lib = hook;
 	char cmd[10000];
 	double ns = 0;
 	FILE *f;
@@ -141,8 +141,11 @@ static double run(const char *self, const char *hook, const char *baseline, cons
 		env = "MEMTIDE_HOOK_SAMPLE_BYTES=0 LD_PRELOAD=";
 	else if (!strcmp(way, "baseline"))
 		env = "LD_PRELOAD=";
-	snprintf(cmd, sizeof(cmd), "%s%s %s child %s %s", env,
-		 !*env ? "" : !strcmp(way, "baseline") ? baseline : hook, self, way, workload);
+	if (!*env)
+		lib = "";
+	else if (!strcmp(way, "baseline"))
+		lib = baseline;
+	snprintf(cmd, sizeof(cmd), "%s%s %s child %s %s", env, lib, self, way, workload);
 	f = popen(cmd, "r");
 	if (!f || fscanf(f, "%lf", &ns) != 1)
 		ns = 0;

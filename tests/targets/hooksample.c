@@ -172,10 +172,12 @@ static int paths(void)
 	*sem_alloc = 0;
 	q = realloc(p, 200);
 	*sem_alloc = 1;
-	check(q && !tagged(q) && ((unsigned char *)q)[19] == 0xa5, "sampled block reallocated unsampled");
+	check(q && !tagged(q) && ((unsigned char *)q)[19] == 0xa5,
+	      "sampled block reallocated unsampled");
 	/* An unsampled one into a sampled one. */
 	p = realloc(q, 400);
-	check(p && tagged(p) && ((unsigned char *)p)[19] == 0xa5, "unsampled block reallocated sampled");
+	check(p && tagged(p) && ((unsigned char *)p)[19] == 0xa5,
+	      "unsampled block reallocated sampled");
 	p = realloc(p, 0);
 	counts_now(&b);
 	sample_now(s1);
@@ -387,9 +389,11 @@ int main(int argc, char **argv)
 		*sem_alloc = *sem_free = 1;
 		return paths() ? 1 : 0;
 	}
-	if (argc >= 3 && !strcmp(argv[1], "stats"))
-		return stats(strtoul(argv[2], NULL, 10), argc >= 4 ? strtod(argv[3], NULL) : 6) ? 1
-												     : 0;
+	if (argc >= 3 && !strcmp(argv[1], "stats")) {
+		double sigmas = argc >= 4 ? strtod(argv[3], NULL) : 6;
+
+		return stats(strtoul(argv[2], NULL, 10), sigmas) ? 1 : 0;
+	}
 	if (argc >= 3 && !strcmp(argv[1], "quiet")) {
 		if (argc >= 4 && !strcmp(argv[3], "sem"))
 			*sem_alloc = *sem_free = 1;

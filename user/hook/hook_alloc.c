@@ -160,4 +160,3 @@ EXPORT size_t malloc_usable_size(void *p)
 {
 	return p ? block_bytes(p) - sizeof(size_t) : 0;
 }
-

@@ -149,8 +149,8 @@ static inline __u64 take_sampled(size_t n)
 	struct tblock *t = &hook_self;
 	__u64 points;
 
-	if (__builtin_expect(t->state == T_COUNTING &&
-				     n < t->sample_at - t->c.requested[FN_MALLOC], 1)) {
+	if (__builtin_expect(t->state == T_COUNTING && n < t->sample_at - t->c.requested[FN_MALLOC],
+			     1)) {
 		t->sample_at -= n;
 		return 0;
 	}

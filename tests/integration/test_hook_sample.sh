@@ -9,7 +9,7 @@
 
 HOOK="$ROOT/build/libmemtide_hook.so"
 # Our own names: another engineer's memtide may select hooked processes.
-for n in tidesmplpaths tidesmplstats tidesmplquiet; do cp "$TARGETS/hooksample" "$WORK/$n"; done
+for n in tidesmplpaths tidesmplstats tidesmplquiet tidesmplprobe; do cp "$TARGETS/hooksample" "$WORK/$n"; done
 cp "$TARGETS/hookcount" "$WORK/tidesmplcount"
 
 # --- the contract, in the notes --------------------------------------------------
@@ -36,6 +36,36 @@ probe() {
 check "stapsdt note otel_memory:alloc, 3 arguments of 8 bytes, a semaphore" probe otel_memory alloc 3
 check "stapsdt note otel_memory:free, 1 argument of 8 bytes, a semaphore" probe otel_memory free 1
 check "the semaphores are exported" sh -c "nm -D '$HOOK' | grep -q ' otel_memory_alloc_semaphore$' && nm -D '$HOOK' | grep -q ' otel_memory_free_semaphore$'"
+
+# --- a real profiler: uprobes on the notes' locations with their semaphores ---
+# The kernel counts a probe's semaphore up in every process that maps the
+# library while the probe is on: the hook then tags and fires. Our own event
+# group and trace instance (other tests may use tracefs).
+T=/sys/kernel/tracing
+G=tidesmpl$$
+probe_run() {
+	local prov name loc args
+	while read -r prov name loc args; do
+		[ "$prov" = otel_memory ] || continue
+		echo "p:$G/$name $HOOK:$loc $args" >>"$T/uprobe_events" || return 1
+	done < <(python3 "$ROOT/tests/integration/usdt_probes.py" "$HOOK")
+	mkdir "$T/instances/$G" && echo 1 >"$T/instances/$G/events/$G/enable" || return 1
+	MEMTIDE_HOOK_SAMPLE_BYTES=1 LD_PRELOAD=$HOOK "$WORK/tidesmplprobe" probe 12345 >"$WORK/probe.out"
+	echo 0 >"$T/instances/$G/events/$G/enable"
+	cat "$T/instances/$G/trace" >"$WORK/probe.trace"
+}
+probe_run
+rmdir "$T/instances/$G" 2>/dev/null
+echo "-:$G/alloc" >>"$T/uprobe_events" 2>/dev/null
+echo "-:$G/free" >>"$T/uprobe_events" 2>/dev/null
+sed 's/^/# /' "$WORK/probe.out"
+grep -v '^#' "$WORK/probe.trace" | sed 's/^/# /'
+ptr=$(awk '$1 == "block" { print $2 }' "$WORK/probe.out")
+check "an attached uprobe sets both semaphores" grep -qx "semaphores 1 1" "$WORK/probe.out"
+check "and the block is tagged" grep -q "^block 0x[0-9a-f]* tagged" "$WORK/probe.out"
+check "otel_memory:alloc fired: ptr, size 12345, weight 12345 (mean 1)" \
+	grep -q "alloc: .* arg1=$ptr arg2=0x3039 arg3=0x3039\$" "$WORK/probe.trace"
+check "otel_memory:free fired for it" grep -q "free: .* arg1=$ptr\$" "$WORK/probe.trace"
 
 # --- every path on sampled blocks -----------------------------------------------
 # Mean 1: every byte is a sampling point, every block of a byte or more is sampled.

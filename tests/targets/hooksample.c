@@ -11,6 +11,9 @@
  *                    counts, threads, fork
  * hooksample stats MIB   MIB MiB in mixed sizes over 4 threads: the weights'
  *                    sum against the bytes, within BOUND sigmas (argv[3])
+ * hooksample probe SIZE   with a real profiler (a uprobe on the notes, the
+ *                    kernel counting the semaphores): malloc(SIZE) and
+ *                    free it, printing the semaphores and the block
  * hooksample quiet MIB [sem]   semaphores left at 0 (or set, with "sem": for
  *                    sampling off): no block tagged, no probe fired
  * Prints "ok"/"FAIL" lines; exit status 0 only if all passed.
@@ -393,6 +396,15 @@ int main(int argc, char **argv)
 		double sigmas = argc >= 4 ? strtod(argv[3], NULL) : 6;
 
 		return stats(strtoul(argv[2], NULL, 10), sigmas) ? 1 : 0;
+	}
+	if (argc >= 3 && !strcmp(argv[1], "probe")) {
+		void *p;
+
+		printf("semaphores %u %u\n", *sem_alloc, *sem_free);
+		p = malloc(strtoul(argv[2], NULL, 10));
+		printf("block %p %s\n", p, p && tagged(p) ? "tagged" : "untagged");
+		free(p);
+		return 0;
 	}
 	if (argc >= 3 && !strcmp(argv[1], "quiet")) {
 		if (argc >= 4 && !strcmp(argv[3], "sem"))

@@ -127,10 +127,12 @@ $(OUTPUT)/user/%.o: user/%.c | $(SKELS) $(PROTO_HDRS) $(OUTPUT)/user
 
 # The control hook targets preload: its own flags, no dependency on the agent.
 $(OUTPUT)/libmemtide_hook.so: user/hook/memtide_hook.c user/hook/hook_count.c user/hook/hook_count.h \
-		bpf/hook.h | $(OUTPUT)
+		user/hook/hook_sample.c user/hook/hook_sample.h user/hook/hook_alloc.c \
+		user/hook/hook_thread.h bpf/hook.h | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf -fPIC -fno-plt -shared \
-		-fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c -lpthread -o $@
+		-fno-omit-frame-pointer -fvisibility=hidden user/hook/memtide_hook.c user/hook/hook_count.c \
+		user/hook/hook_alloc.c user/hook/hook_sample.c -lpthread -lm -o $@
 
 $(OUTPUT)/memtide: $(OUTPUT)/user/main.o $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -177,7 +179,7 @@ $(OUTPUT)/targets/symtarget: tests/targets/symtarget.c $(OUTPUT)/targets/libsyml
 
 $(OUTPUT)/targets/%: tests/targets/%.c | $(OUTPUT)/targets
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -o $@
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Ibpf $< -lpthread -lm -o $@
 
 # The OpenTelemetry USDT contract without memtide's hook (<sys/sdt.h>): an
 # executable and its shared library, both with frame pointers for the stacks.

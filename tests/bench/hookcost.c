@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * make bench, hook tier: the cost of the hook's counting. Three ways, each in
- * its own process (the hook is preloaded), interleaved run by run:
- *   unprobed  no hook, no probes
- *   hook      LD_PRELOAD=libmemtide_hook.so, counting
- *   uprobe    memtide's uprobe tier on this process
+ * make bench, hook tier: the cost of the hook's counting and sampling. Up to
+ * six ways, each in its own process (the hook is preloaded), interleaved run
+ * by run:
+ *   unprobed       no hook, no probes
+ *   hook           LD_PRELOAD=libmemtide_hook.so: counting, sampling at the
+ *                  default mean, no profiler attached (semaphores 0)
+ *   hook-nosample  the same, MEMTIDE_HOOK_SAMPLE_BYTES=0: counting only
+ *   hook-sem       the hook, its USDT semaphores set by the process: the
+ *                  sampled path's own cost (tags, probes without a handler)
+ *   uprobe         memtide's uprobe tier on this process
+ *   baseline       another build of the hook (BASELINE, e.g. main's)
  * Two workloads: malloc(64)+free pairs on one thread, and a mix of 8 threads
  * each replacing random blocks of 16 B to 64 KiB in a ring of 256. Each run
  * keeps its fastest 200 ms slice (operations per second over all threads); the
  * best of the runs stands for each way (noise only slows).
  *
- * hookcost [RUNS]          the driver: prints ns per operation and ratios
+ * hookcost [RUNS [BASELINE]]  the driver: prints ns per operation and ratios
  * hookcost child WAY WORK  one run: prints the fastest slice's ns per operation
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -88,6 +95,14 @@ static int child(const char *way, const char *workload)
 	log__set_level(LOG_WARN);
 	if (!strcmp(way, "uprobe") && (heap__open(false, &u) || heap__attach(u, getpid())))
 		return 1;
+	if (!strcmp(way, "hook-sem")) {
+		volatile unsigned short *a = dlsym(RTLD_DEFAULT, "otel_memory_alloc_semaphore");
+		volatile unsigned short *f = dlsym(RTLD_DEFAULT, "otel_memory_free_semaphore");
+
+		if (!a || !f)
+			return 1;
+		*a = *f = 1;
+	}
 	for (int i = 0; i < n; i++) {
 		w[i].mix = mix;
 		if (pthread_create(&t[i], NULL, work, &w[i]))
@@ -112,14 +127,25 @@ static int child(const char *way, const char *workload)
 	return 0;
 }
 
-static double run(const char *self, const char *hook, const char *way, const char *workload)
+static double run(const char *self, const char *hook, const char *baseline, const char *way,
+		  const char *workload)
 {
+	const char *env = "", *lib = hook;
 	char cmd[10000];
 	double ns = 0;
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "%s%s %s child %s %s", !strcmp(way, "hook") ? "LD_PRELOAD=" : "",
-		 !strcmp(way, "hook") ? hook : "", self, way, workload);
+	if (!strcmp(way, "hook") || !strcmp(way, "hook-sem"))
+		env = "MEMTIDE_HOOK_SAMPLE_BYTES= LD_PRELOAD=";
+	else if (!strcmp(way, "hook-nosample"))
+		env = "MEMTIDE_HOOK_SAMPLE_BYTES=0 LD_PRELOAD=";
+	else if (!strcmp(way, "baseline"))
+		env = "LD_PRELOAD=";
+	if (!*env)
+		lib = "";
+	else if (!strcmp(way, "baseline"))
+		lib = baseline;
+	snprintf(cmd, sizeof(cmd), "%s%s %s child %s %s", env, lib, self, way, workload);
 	f = popen(cmd, "r");
 	if (!f || fscanf(f, "%lf", &ns) != 1)
 		ns = 0;
@@ -128,12 +154,18 @@ static double run(const char *self, const char *hook, const char *way, const cha
 	return ns;
 }
 
+enum { UNPROBED, HOOK, NOSAMPLE, SEM, UPROBE, BASELINE, WAYS };
+
 int main(int argc, char **argv)
 {
-	static const char *const ways[] = { "unprobed", "hook", "uprobe" };
+	static const char *const ways[WAYS] = { "unprobed", "hook",   "hook-nosample",
+						"hook-sem", "uprobe", "baseline" };
 	static const char *const works[] = { "pair", "mix" };
+	static const char *const names[] = { "malloc(64)+free", "mix 16 B-64 KiB, 8 threads" };
 	char hook[4096], self[4096];
-	double best[2][3];
+	const char *baseline = argc > 2 ? argv[2] : NULL;
+	int nways = baseline ? WAYS : WAYS - 1;
+	double best[2][WAYS];
 	int runs = argc > 1 ? atoi(argv[1]) : 7;
 	ssize_t len;
 
@@ -147,27 +179,40 @@ int main(int argc, char **argv)
 	snprintf(hook, sizeof(hook), "%.*s/../libmemtide_hook.so", /* build/bench/.. */
 		 (int)(strrchr(self, '/') - self), self);
 	for (int k = 0; k < 2; k++)
-		for (int w = 0; w < 3; w++)
+		for (int w = 0; w < WAYS; w++)
 			best[k][w] = 1e18;
 	for (int r = 0; r < runs; r++)
 		for (int k = 0; k < 2; k++)
-			for (int w = 0; w < 3; w++) {
-				double ns = run(self, hook, ways[w], works[k]);
+			for (int w = 0; w < nways; w++) {
+				double ns = run(self, hook, baseline, ways[w], works[k]);
 
 				if (ns > 0 && ns < best[k][w])
 					best[k][w] = ns;
 			}
 	printf("ns per operation (fastest 200 ms slice of %d interleaved runs):\n", runs);
-	printf("  %-30s %10s %10s %10s\n", "", "unprobed", "hook", "uprobe");
-	printf("  %-30s %10.2f %10.2f %10.2f\n", "malloc(64)+free", best[0][0], best[0][1],
-	       best[0][2]);
-	printf("  %-30s %10.2f %10.2f %10.2f\n", "mix 16 B-64 KiB, 8 threads", best[1][0],
-	       best[1][1], best[1][2]);
+	printf("  %-28s", "");
+	for (int w = 0; w < nways; w++)
+		printf(" %13s", ways[w]);
+	printf("\n");
+	for (int k = 0; k < 2; k++) {
+		printf("  %-28s", names[k]);
+		for (int w = 0; w < nways; w++)
+			printf(" %13.2f", best[k][w]);
+		printf("\n");
+	}
 	printf("ratio hook / unprobed, malloc(64)+free: %.3f   (target <= 1.25)\n",
-	       best[0][1] / best[0][0]);
+	       best[0][HOOK] / best[0][UNPROBED]);
 	printf("ratio hook / unprobed, mix:             %.3f   (target <= 1.10)\n",
-	       best[1][1] / best[1][0]);
-	printf("ratio uprobe / unprobed: %.1f (pairs), %.1f (mix)\n", best[0][2] / best[0][0],
-	       best[1][2] / best[1][0]);
+	       best[1][HOOK] / best[1][UNPROBED]);
+	printf("ratio sampling / counting (hook / hook-nosample): %.3f (pairs), %.3f (mix)"
+	       "   (target <= 1.05)\n",
+	       best[0][HOOK] / best[0][NOSAMPLE], best[1][HOOK] / best[1][NOSAMPLE]);
+	printf("ratio hook-sem / hook-nosample: %.3f (pairs), %.3f (mix)\n",
+	       best[0][SEM] / best[0][NOSAMPLE], best[1][SEM] / best[1][NOSAMPLE]);
+	if (baseline)
+		printf("ratio hook / baseline: %.3f (pairs), %.3f (mix)\n",
+		       best[0][HOOK] / best[0][BASELINE], best[1][HOOK] / best[1][BASELINE]);
+	printf("ratio uprobe / unprobed: %.1f (pairs), %.1f (mix)\n",
+	       best[0][UPROBE] / best[0][UNPROBED], best[1][UPROBE] / best[1][UNPROBED]);
 	return 0;
 }

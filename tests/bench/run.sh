@@ -9,5 +9,5 @@ echo
 echo "## uprobe tier: malloc/free (build/bench/heap ${HEAP_ARGS:-})"
 build/bench/heap ${HEAP_ARGS:-}
 echo
-echo "## hook tier: the hook's counting (build/bench/hookcost ${HOOK_ARGS:-})"
+echo "## hook tier: the hook's counting and sampling (build/bench/hookcost ${HOOK_ARGS:-})"
 build/bench/hookcost ${HOOK_ARGS:-}

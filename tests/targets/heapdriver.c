@@ -24,6 +24,7 @@
  *   memalign=.. valloc=.. pvalloc=.. free=.. total=.. realloc_bytes=.. live=.. objects=..
  *   mallinfo=.."
  */
+#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -45,6 +46,23 @@ static atomic_ulong calls[NFN], frees, total, live, objects, realloc_bytes;
 static void *held[MAX_HELD];
 static size_t held_size[MAX_HELD];
 static size_t n_held;
+
+/* MEMTIDE_TEST_SEMAPHORES=1: the hook's USDT semaphores set, as a profiler
+ * attaching would, so sampled blocks are tagged (tests/integration/test_hook_sample.sh). */
+__attribute__((constructor(101))) static void force_semaphores(void)
+{
+	const char *v = getenv("MEMTIDE_TEST_SEMAPHORES");
+	volatile unsigned short *a = dlsym(RTLD_DEFAULT, "otel_memory_alloc_semaphore");
+	volatile unsigned short *f = dlsym(RTLD_DEFAULT, "otel_memory_free_semaphore");
+
+	if (!v || strcmp(v, "1"))
+		return;
+	if (!a || !f) {
+		fprintf(stderr, "no semaphores\n");
+		exit(2);
+	}
+	*a = *f = 1;
+}
 
 static void *counted(int fn, void *p, size_t size)
 {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // C++ new/delete through libstdc++ under the hook: counted as malloc/free,
 // nothing left live. With "exec PROGRAM": execs PROGRAM without the hook.
+// MEMTIDE_TEST_SEMAPHORES=1: the hook's USDT semaphores set, as a profiler
+// attaching would (sampled blocks tagged); exit 2 if the hook has none.
 #include <dlfcn.h>
 #include <linux/types.h>
 #include <stdio.h>
@@ -21,11 +23,24 @@ int main(int argc, char **argv)
 	auto now = (void (*)(struct memtide_hook_counts *))dlsym(RTLD_DEFAULT,
 								 "memtide_hook_counts_now");
 	struct memtide_hook_counts a, b;
+	const char *sem = getenv("MEMTIDE_TEST_SEMAPHORES");
 
 	if (!now) {
 		/* Without the hook (after an exec without it): nothing to check. */
 		printf("no hook\n");
 		return getenv("LD_PRELOAD") ? 1 : 0;
+	}
+	if (sem && !strcmp(sem, "1")) {
+		auto a_sem = (volatile unsigned short *)dlsym(RTLD_DEFAULT,
+							      "otel_memory_alloc_semaphore");
+		auto f_sem = (volatile unsigned short *)dlsym(RTLD_DEFAULT,
+							      "otel_memory_free_semaphore");
+
+		if (!a_sem || !f_sem) {
+			printf("no semaphores\n");
+			return 2;
+		}
+		*a_sem = *f_sem = 1;
 	}
 	now(&a);
 	{

@@ -45,7 +45,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 TARGET_SRCS := $(filter-out tests/targets/lib%.c,$(wildcard tests/targets/*.c))
 TARGET_BINS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS)) \
 	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,$(wildcard tests/targets/*.cc)) \
-	$(OUTPUT)/targets/libsdtsite.so
+	$(OUTPUT)/targets/libsdtsite.so $(OUTPUT)/targets/libhooksite.so
 TOOL_BINS := $(OUTPUT)/tools/sitesdump
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUTPUT)/bench/%,$(BENCH_SRCS))
@@ -193,6 +193,16 @@ $(OUTPUT)/targets/sdtalloc: tests/targets/sdtalloc.c tests/targets/sdtsample.h \
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $< \
 		-L$(OUTPUT)/targets -lsdtsite -Wl,-rpath,'$$ORIGIN' -o $@
+
+# Allocation sites under the hook's sampler: frame pointers, a library site.
+$(OUTPUT)/targets/libhooksite.so: tests/targets/libhooksite.c | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -Wall -Wextra -Werror -fPIC -shared $< -o $@
+
+$(OUTPUT)/targets/hooksites: tests/targets/hooksites.c $(OUTPUT)/targets/libhooksite.so | $(OUTPUT)/targets
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O1 -g -fno-omit-frame-pointer -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $< \
+		-L$(OUTPUT)/targets -lhooksite -Wl,-rpath,'$$ORIGIN' -o $@
 
 # C++ targets: new/delete through libstdc++.
 $(OUTPUT)/targets/%: tests/targets/%.cc | $(OUTPUT)/targets

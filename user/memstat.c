@@ -31,9 +31,9 @@ int memstat__parse(const char *status, size_t len, unsigned long *rss_kb, unsign
 	/* strtoul stops at the first non-digit: the text must end in one. */
 	if (!len || status[len - 1] != '\n')
 		return -EINVAL;
-	return field(status, len, "VmRSS", rss_kb) && field(status, len, "VmHWM", hwm_kb)
-		       ? 0
-		       : -EINVAL;
+	if (!field(status, len, "VmRSS", rss_kb) || !field(status, len, "VmHWM", hwm_kb))
+		return -EINVAL;
+	return 0;
 }
 
 void memstat__mark(const char *where)

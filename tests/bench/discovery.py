@@ -12,6 +12,7 @@ after the other; p50/p90/p99 of each. Target (issue 14): p99 <= 50 ms.
 discovery.py [EXECS [OTHERS]]   defaults: 100 1000"""
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -80,7 +81,8 @@ def main():
                     missed[k] += 1
                 else:
                     res[k].append(v * 1000)
-            time.sleep(0.1)
+            # at a random phase of the agent's own timers (its /proc scan)
+            time.sleep(random.uniform(0.05, 1.0))
     finally:
         b.close()
     print(f"exec -> seen, ms, over {execs} execs with {others} other processes present:")

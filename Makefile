@@ -87,7 +87,7 @@ endif
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS) $(PROTO_GEN)
 .PHONY: all deps run test unit integration bench vmlinux clean format format-check sanitized \
-	targets tools fuzz fuzz-build soak install uninstall image deps-image
+	targets tools fuzz fuzz-build soak install uninstall image deps-image deps-bench
 all: $(OUTPUT)/memtide $(OUTPUT)/libmemtide_hook.so
 
 deps:
@@ -302,7 +302,12 @@ SOAK_SECONDS ?= 600
 soak: deps all $(TARGET_BINS)
 	SOAK_SECONDS=$(SOAK_SECONDS) bash tests/integration/test_churn.sh
 
-bench: deps all $(BENCH_BINS)
+# The benchmarks' own packages: the exporter memtide is compared with.
+BENCH_PKGS := prometheus-process-exporter
+deps-bench:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(BENCH_PKGS)"
+
+bench: deps deps-bench all $(TARGET_BINS) $(BENCH_BINS)
 	tests/bench/run.sh
 
 # The container image (deploy/Containerfile) and the deployment tests (tests/deploy/):

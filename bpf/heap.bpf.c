@@ -334,6 +334,19 @@ struct {
 	__type(value, struct hook_state);
 } hooks SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024); /* ~680 events: a burst of every hooked process */
+} hook_events SEC(".maps");
+
+static __always_inline void hook_event(__u32 tgid, __u32 kind, __u64 trims)
+{
+	struct hook_event e = { .pid = tgid, .kind = kind, .trims = trims };
+
+	/* Lost when full: user space sweeps the hooks map every second anyway. */
+	bpf_ringbuf_output(&hook_events, &e, sizeof(e), 0);
+}
+
 /* memtide_hook_report(const struct memtide_hook_report *) in the hook library. */
 SEC("uprobe")
 int BPF_KPROBE(hook_report, const struct memtide_hook_report *report)
@@ -359,6 +372,7 @@ int BPF_KPROBE(hook_report, const struct memtide_hook_report *report)
 	h->trim_cpu_ns += r->trim_cpu_ns;
 	h->trim_hist[log2_bucket(r->trim_ns, HEAP_TRIM_BUCKETS)]++;
 	h->released_bytes += memtide_hook_released(r);
+	hook_event(tgid, HOOK_EVENT_TRIM, h->trims);
 	return 0;
 }
 
@@ -368,7 +382,13 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(heap_exit, struct task_struct *task)
 {
 	__u64 id = (__u64)task->tgid << 32 | (__u32)task->pid;
+	__u32 tgid = task->tgid;
 
 	bpf_map_delete_elem(&calls, &id);
+	/* The tracepoint comes after do_exit() counted this thread out of its
+	 * group: 0 live, the process is gone. A POST gc waiting on it is
+	 * answered at once. */
+	if (!task->signal->live.counter && bpf_map_lookup_elem(&hooks, &tgid))
+		hook_event(tgid, HOOK_EVENT_EXIT, 0);
 	return 0;
 }

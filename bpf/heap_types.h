@@ -75,4 +75,18 @@ struct hook_state {
 	__u64 trim_hist[HEAP_TRIM_BUCKETS];
 };
 
+/* The hook tier's ring buffer: what a POST gc waits for, sent the moment it
+ * happens so the answer needs no polling. Nothing is sent while idle: only
+ * trims (rare) and the exit of a process whose hook is probed. */
+enum hook_event_kind {
+	HOOK_EVENT_TRIM = 1, /* a trim reported: hook_state.trims is now @trims */
+	HOOK_EVENT_EXIT = 2, /* the process is gone (its last thread exited) */
+};
+
+struct hook_event {
+	__u32 pid;
+	__u32 kind;
+	__u64 trims;
+};
+
 #endif

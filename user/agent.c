@@ -2,6 +2,7 @@
 /* The collection loop: discovery, snapshots, outputs, signals (see agent.h). */
 #include <errno.h>
 #include <poll.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "http.h"
 #include "kernel.h"
 #include "log.h"
+#include "memstat.h"
 #include "policy.h"
 #include "profile.h"
 #include "push.h"
@@ -51,6 +53,7 @@ struct agent {
 	struct push *push;
 	struct listen_addr listen; /* what the server is bound to: a reload cannot move it */
 	bool reload_ok;
+	bool marked; /* the first snapshot's memory logged */
 	double reload_time, start_time;
 	char node[NODE_NAME_LEN];
 };
@@ -146,12 +149,19 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	a->reload_ok = true;
 	a->start_time = a->reload_time = clock__unix();
 	node__name(a->node, sizeof(a->node));
+	memstat__mark("the configuration");
 	err = kernel__open(&a->kernel);
 	if (err)
 		goto free_agent;
+	/* Loading parses the kernel's BTF (libbpf 1.1 holds it twice, ~11 MB,
+	 * for a moment: the start-up peak); what it frees goes back before
+	 * the heap tiers' load does the same. */
+	malloc_trim(0);
+	memstat__mark("loading the kernel tier");
 	/* Without it, uprobe-tier targets still get the kernel tier. */
 	if (heap__open(false, &a->heap))
 		a->heap = NULL;
+	memstat__mark("loading the heap tiers");
 	err = trim__new(&a->trim);
 	if (err)
 		goto destroy_heap;
@@ -183,6 +193,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 	}
 	collector__set_discovery(a->collector, a->discovery);
 	a->dstats.on = a->discovery != NULL;
+	memstat__mark("the collector's set-up");
 	if (!once) {
 		err = start_http(a);
 		if (err)
@@ -197,6 +208,7 @@ int agent__new(struct config *cfg, bool once, struct agent **out)
 		err = push__start(&cfg->push, cfg->memory.monitor_interval_ms, &a->push);
 		if (err)
 			goto stop_http;
+		memstat__mark("starting the HTTP server and the pushers");
 	}
 	*out = a;
 	return 0;
@@ -450,6 +462,11 @@ int agent__run(struct agent *a)
 				policy__evaluate(a->policy, &a->cfg->memory, snap,
 						 clock__mono_ms());
 				snapshot__publish(snap);
+				if (!a->marked) { /* the first: the start-up's end */
+					malloc_trim(0);
+					memstat__mark("the first snapshot");
+				}
+				a->marked = true;
 			}
 			next_snapshot = now + a->cfg->memory.monitor_interval_ms;
 		}

@@ -3,10 +3,12 @@
  * An HTTP thread only takes a request's place in the queue (or refuses it:
  * 503) and hands it over. One thread of this module's own does the rest for
  * every request: chooses the targets from the current snapshot, applies the
- * rate limit, signals them, polls the hooks' reports for all requests in
- * flight at once, and answers each when all its targets have answered or its
- * deadline has passed, through the request's done callback. Slow /proc reads
- * and waits happen here, never in a thread that serves scrapes.
+ * rate limit, signals them, and sleeps until a hook's report arrives (the
+ * hook tier's ring buffer wakes it: gc_wake.c), then reads the hook's state of
+ * that target only, and answers each request when all its targets have
+ * answered or its deadline has passed, through the request's done callback.
+ * Slow /proc reads and waits happen here, never in a thread that serves
+ * scrapes.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,18 +20,20 @@
 #include "gc.h"
 #include "gc_int.h"
 #include "gc_limit.h"
+#include "gc_wake.h"
 #include "log.h"
 #include "policy.h"
 #include "snapshot.h"
 
 #define WAIT_MS 10000 /* a trim of a 300 MB heap takes ~80 ms here */
-#define POLL_MS 20
+#define POLL_MS 20 /* only while a target waits for its probe to come on */
+#define SWEEP_MS 1000 /* a waiting target is read this often without an event (one lost?) */
 #define GC_IN_FLIGHT 16
 
 struct gc {
 	struct gc_deps deps;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	struct gc_wake *wake; /* kicked under the lock: a request came, or stop */
 	struct gc_request *incoming; /* handed over, not yet looked at by the thread */
 	unsigned int in_flight; /* requests handed over and not yet answered */
 	uint64_t place_free_ms; /* when the oldest request in flight is sure to be answered */
@@ -61,6 +65,7 @@ static void signal_target(struct gc *g, struct gc_request *r, struct gc_target *
 	} else if (!trim__request(g->deps.trim, pid, &t->r.reason)) {
 		gc_rate__record(&g->rate, pid, t->start_ticks, now_ms);
 		t->want = trims + 1; /* the count its answer will bring */
+		t->read_by_ms = now_ms + SWEEP_MS;
 	}
 	if (t->want) {
 		r->waiting++;
@@ -220,7 +225,7 @@ void gc__wait(struct gc *g, struct gc_request *r, void (*done)(void *arg), void 
 	/* Taken newest first; the thread turns the list around. */
 	r->next = g->incoming;
 	g->incoming = r;
-	pthread_cond_signal(&g->wake);
+	gc_wake__kick(g->wake);
 	pthread_mutex_unlock(&g->lock);
 }
 
@@ -229,13 +234,32 @@ void gc__log_refusal(struct gc *g, const char *peer, const char *why)
 	gc_log__refusal(&g->log, "gc request from %s: refused: %s", peer, why);
 }
 
-/* Reads the hooks' reports; true when @r is answered. */
+/* On the thread, in gc_wake__wait: a hook reported a trim, or a hooked
+ * process exited; its targets read their hook's state in the next round. */
+static void on_event(void *ctx, const struct hook_event *e)
+{
+	struct gc *g = ctx;
+
+	for (struct gc_request *r = g->active; r; r = r->next)
+		for (size_t i = 0; i < r->n; i++) {
+			struct gc_target *t = &r->t[i];
+
+			if (t->r.pid != (int)e->pid || !t->want || t->r.trimmed)
+				continue;
+			t->woken = true;
+			t->exited |= e->kind == HOOK_EVENT_EXIT;
+		}
+}
+
+/* Reads the hooks' reports of the targets an event woke (or not read for
+ * SWEEP_MS); true when @r is answered. */
 static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 {
 	for (size_t i = 0; i < r->n && r->waiting; i++) {
 		struct gc_target *t = &r->t[i];
 		const struct memtide_hook_report *rep = &t->r.report;
 		struct hook_state h;
+		bool woken;
 
 		if (t->probe_wait) {
 			if (!probed(g, t, &h))
@@ -245,10 +269,15 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 			signal_target(g, r, t, h.trims, now_ms);
 			continue;
 		}
-		if (!t->want || t->r.trimmed)
+		if (!t->want || t->r.trimmed || (!t->woken && now_ms < t->read_by_ms))
 			continue;
-		if (heap__read_hook(g->deps.heap, t->r.pid, &h)) {
-			/* Its probe went with it: nothing will answer. */
+		woken = t->woken;
+		t->woken = false;
+		t->reads++;
+		t->read_by_ms = now_ms + SWEEP_MS;
+		/* Gone: its probe went with it, or it exited before its report. */
+		if (heap__read_hook(g->deps.heap, t->r.pid, &h) ||
+		    (h.trims < t->want && t->exited)) {
 			t->want = 0;
 			t->r.reason = "the process is gone";
 			r->waiting--;
@@ -259,10 +288,11 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		t->r.trimmed = true;
 		t->r.report = h.last_trim;
 		r->waiting--;
-		log_info("gc request from %s: pid %d (%s) trimmed: %llu bytes back in %.1f ms",
+		log_info("gc request from %s: pid %d (%s) trimmed: %llu bytes back in %.1f ms "
+			 "(seen on %s; hook state reads: %u)",
 			 r->peer, t->r.pid, t->r.comm,
-			 (unsigned long long)memtide_hook_released(rep),
-			 (double)rep->trim_ns / 1e6);
+			 (unsigned long long)memtide_hook_released(rep), (double)rep->trim_ns / 1e6,
+			 woken ? "its report's wake-up" : "a 1 s sweep", t->reads);
 	}
 	if (r->waiting && now_ms < r->deadline_ms)
 		return false;
@@ -276,8 +306,9 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 			gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s",
 					r->peer, t->r.pid, t->r.comm, t->r.reason);
 		} else if (t->want && !t->r.trimmed) {
-			log_warn("gc request from %s: pid %d (%s) did not answer within %d s",
-				 r->peer, t->r.pid, t->r.comm, WAIT_MS / 1000);
+			log_warn("gc request from %s: pid %d (%s) did not answer within %d s "
+				 "(hook state reads: %u)",
+				 r->peer, t->r.pid, t->r.comm, WAIT_MS / 1000, t->reads);
 		}
 	}
 	gc_finish(r);
@@ -367,6 +398,33 @@ static unsigned int round_once(struct gc *g, struct gc_request **done, uint64_t 
 	return answered;
 }
 
+/* @ms, lowered to the time left until @when (0: due). */
+static uint64_t until(uint64_t ms, uint64_t when, uint64_t now)
+{
+	return when <= now ? 0 : when - now < ms ? when - now : ms;
+}
+
+/* How long the thread may sleep (-1: until kicked or an event): a target
+ * waiting for its probe is looked at every POLL_MS; otherwise the next
+ * deadline, sweep or log flush (@flush_ms from now) bounds it. */
+static int sleep_ms(struct gc *g, uint64_t flush_ms)
+{
+	uint64_t now = clock__mono_ms(), ms = flush_ms;
+
+	for (struct gc_request *r = g->active; r; r = r->next) {
+		for (size_t i = 0; i < r->n; i++) {
+			const struct gc_target *t = &r->t[i];
+
+			if (t->probe_wait)
+				return POLL_MS;
+			if (t->want && !t->r.trimmed)
+				ms = until(ms, t->read_by_ms, now);
+		}
+		ms = until(ms, r->deadline_ms, now);
+	}
+	return ms == UINT64_MAX ? -1 : (int)(ms < WAIT_MS ? ms : WAIT_MS);
+}
+
 static void *worker(void *arg)
 {
 	struct gc *g = arg;
@@ -375,7 +433,7 @@ static void *worker(void *arg)
 		struct gc_request *done = NULL;
 		uint64_t place_free_ms, flush;
 		unsigned int answered = round_once(g, &done, &place_free_ms);
-		struct timespec until;
+		bool idle;
 
 		pthread_mutex_lock(&g->lock);
 		g->in_flight -= answered;
@@ -383,19 +441,14 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&g->lock);
 		complete(done);
 		flush = gc_log__flush(&g->log, clock__mono_ms());
-		until = clock__deadline(g->active || flush == UINT64_MAX ? POLL_MS : flush);
 		pthread_mutex_lock(&g->lock);
-		if (!g->stopping && !g->incoming) {
-			if (g->active || flush != UINT64_MAX)
-				pthread_cond_timedwait(&g->wake, &g->lock, &until);
-			else /* nothing to do until a request comes */
-				pthread_cond_wait(&g->wake, &g->lock);
-		}
-		if (g->stopping) {
-			pthread_mutex_unlock(&g->lock);
-			return NULL;
-		}
+		idle = !g->stopping && !g->incoming;
 		pthread_mutex_unlock(&g->lock);
+		/* A request handed over from here on kicks: the wait returns. */
+		if (idle)
+			gc_wake__wait(g->wake, sleep_ms(g, flush));
+		if (stopping(g))
+			return NULL;
 	}
 }
 
@@ -407,7 +460,8 @@ int gc__start(const struct gc_deps *deps, struct gc **out)
 	if (!g)
 		return -ENOMEM;
 	g->deps = *deps;
-	err = clock__cond_init(&g->wake);
+	err = gc_wake__new(deps->heap ? heap__hook_events_fd(deps->heap) : -1, on_event, g,
+			   &g->wake);
 	if (err)
 		goto free_gc;
 	pthread_mutex_init(&g->lock, NULL);
@@ -421,7 +475,7 @@ int gc__start(const struct gc_deps *deps, struct gc **out)
 destroy:
 	gc_log__destroy(&g->log);
 	pthread_mutex_destroy(&g->lock);
-	pthread_cond_destroy(&g->wake);
+	gc_wake__free(g->wake);
 free_gc:
 	free(g);
 	return err;
@@ -447,7 +501,7 @@ void gc__stop(struct gc *g)
 		return;
 	}
 	g->stopping = true;
-	pthread_cond_signal(&g->wake);
+	gc_wake__kick(g->wake);
 	pthread_mutex_unlock(&g->lock);
 	/* At most one request's signals (a few /proc reads per target) away. */
 	pthread_join(g->thread, NULL);
@@ -468,6 +522,6 @@ void gc__free(struct gc *g)
 	gc_rate__free(&g->rate);
 	gc_log__destroy(&g->log);
 	pthread_mutex_destroy(&g->lock);
-	pthread_cond_destroy(&g->wake);
+	gc_wake__free(g->wake);
 	free(g);
 }

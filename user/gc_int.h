@@ -16,6 +16,10 @@ struct gc_target {
 	bool probe_wait; /* its hook is loaded, its reports not probed yet: signalled once they are
 			  */
 	uint64_t want; /* the hook's trim count that answers us; 0: not signalled */
+	bool woken; /* its hook reported a trim, or it exited: read its state */
+	bool exited;
+	unsigned int reads; /* of its hook's state while waiting (the log says) */
+	uint64_t read_by_ms; /* read then even without an event: one may be lost */
 	char why[128]; /* a reason written for this target */
 };
 

@@ -234,6 +234,11 @@ int heap__read_hook(struct heap *u, int pid, struct hook_state *out)
 	return bpf_map_lookup_elem(bpf_map__fd(u->skel->maps.hooks), &key, out) ? -errno : 0;
 }
 
+int heap__hook_events_fd(struct heap *u)
+{
+	return bpf_map__fd(u->skel->maps.hook_events);
+}
+
 int heap__read(struct heap *u, int pid, struct heap_stats *out)
 {
 	size_t value = (sizeof(struct heap_stats) + 7) & ~(size_t)7;

@@ -39,5 +39,8 @@ int heap__attach(struct heap *u, int pid);
 int heap__read(struct heap *u, int pid, struct heap_stats *out);
 /* The hook tier: what the process's hook last reported. */
 int heap__read_hook(struct heap *u, int pid, struct hook_state *out);
+/* The hook tier's ring buffer of struct hook_event (a trim reported, a hooked
+ * process gone): a map fd for ring_buffer__new(). */
+int heap__hook_events_fd(struct heap *u);
 
 #endif

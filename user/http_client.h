@@ -15,7 +15,8 @@
 
 struct http_client;
 
-/* Once, before any thread starts: libcurl's global set-up is not thread-safe. */
+/* Once, before any thread starts: libcurl's global set-up, unless libcurl
+ * says it is thread-safe (then the first client does it). */
 int http_client__global_init(void);
 void http_client__global_cleanup(void);
 

@@ -67,6 +67,10 @@ echo "# POST gc (all): $code, $(cat "$WORK/gc.json")"
 check "POST gc (all) whose every target is rate-limited: 429 with a reason per target" test "$code $(json '[(r["pid"], r.get("reason", "").startswith("rate-limited")) for r in d["results"]]' <"$WORK/gc.json")" = "429 [($H_PID, True)]"
 check "the trim is logged with the peer address" grep -qE "gc request from 127\.0\.0\.1:[0-9]+: asked pid $H_PID \(gcdriver\) to trim" "$MT_LOG"
 check "the result too" wait_until 5 grep -qE "gc request from 127\.0\.0\.1:[0-9]+: pid $H_PID \(gcdriver\) trimmed: [0-9]+ bytes back" "$MT_LOG"
+# The answer comes on the hook's report (the ring buffer wakes the gc thread),
+# not from polling the hook's state every 20 ms: one read, on that wake-up.
+echo "# $(grep -m1 "pid $H_PID (gcdriver) trimmed" "$MT_LOG")"
+check "the trim was seen on its report's wake-up, in one read of the hook's state" grep -qE "pid $H_PID \(gcdriver\) trimmed: .*\(seen on its report's wake-up; hook state reads: 1\)" "$MT_LOG"
 check "the refusal is logged with the peer address" grep -qE "gc request from 127\.0\.0\.1:[0-9]+: pid $H_PID \(gcdriver\) not trimmed: rate-limited" "$MT_LOG"
 
 # --- a flood against processes that never answer, with the rate limit out of the way ---
@@ -113,6 +117,10 @@ wait "$SLOW"
 echo "# the first POST: $(cat "$WORK/slow.out")"
 check "a POST to a process that never answers: 200 after its 10 s deadline" awk '$1 == 200 && $2 >= 9.5 && $2 < 12 { ok = 1 } END { exit !ok }' "$WORK/slow.out"
 check "which says the hook did not answer" test "$(json 'd["results"][0]["trimmed"], d["results"][0]["reason"]' <"$WORK/slow.json")" = "False signalled, but the hook did not answer in time"
+# 10 s without a report: read on the 1 s sweeps only (polling read it ~500 times)
+reads=$(grep -m1 -oE "pid $S_PID \(stubborn\) did not answer within 10 s \(hook state reads: [0-9]+" "$MT_LOG" | grep -oE '[0-9]+$')
+echo "# reads of the silent hook's state in 10 s: ${reads:-none logged}"
+check "a silent hook's state is read at most once a second while the POST waits" test "${reads:-999}" -le 12
 # posters stopped sending after 8 s; some of their POSTs still wait
 sleep 1
 cat "$WORK"/post.* | awk '{ print $1 }' | sort | uniq -c | sed 's/^/# flood answers (code, so far): /'

@@ -12,9 +12,18 @@ WORK=$(mktemp -d /tmp/memtide-test.XXXXXX)
 FAILED=0
 PIDS=()
 
+# kill_tree PID: PID and everything it started (a target's children would
+# outlive it and hold the test's output open).
+kill_tree() {
+	local c
+	for c in $(pgrep -P "$1"); do kill_tree "$c"; done
+	kill "$1" 2>/dev/null
+	kill -CONT "$1" 2>/dev/null
+}
+
 cleanup() {
 	# CONT too: a stopped process never acts on the TERM, and wait would hang.
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; kill -CONT "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do kill_tree "$p"; done
 	wait 2>/dev/null
 	rm -rf "$WORK"
 }

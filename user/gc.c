@@ -25,152 +25,6 @@
 #include "policy.h"
 #include "snapshot.h"
 
-#define WAIT_MS 10000 /* a trim of a 300 MB heap takes ~80 ms here */
-#define POLL_MS 20 /* only while a target waits for its probe to come on */
-#define SWEEP_MS 1000 /* a waiting target is read this often without an event (one lost?) */
-#define GC_IN_FLIGHT 16
-
-struct gc {
-	struct gc_deps deps;
-	pthread_mutex_t lock;
-	struct gc_wake *wake; /* kicked under the lock: a request came, or stop */
-	struct gc_request *incoming; /* handed over, not yet looked at by the thread */
-	unsigned int in_flight; /* requests handed over and not yet answered */
-	uint64_t place_free_ms; /* when the oldest request in flight is sure to be answered */
-	bool stopping;
-	pthread_t thread;
-	/* The thread's own: */
-	struct gc_request *active; /* signalled, waiting for the hooks */
-	struct gc_rate rate;
-	struct gc_log log; /* locks itself: HTTP threads log refusals too */
-};
-
-/* Signals one target, whose hook's reports are probed (@trims: its count of
- * trims so far), unless the rate limit or the safety checks say no. */
-static void signal_target(struct gc *g, struct gc_request *r, struct gc_target *t, uint64_t trims,
-			  uint64_t now_ms)
-{
-	int pid = t->r.pid;
-	uint64_t wait;
-
-	wait = gc_rate__wait(&g->rate, pid, t->start_ticks, now_ms, r->min_interval_ms);
-	if (wait) {
-		snprintf(t->why, sizeof(t->why),
-			 "rate-limited: asked to trim through the API less than %u s ago; allowed "
-			 "again in %u s",
-			 gc_seconds_up(r->min_interval_ms), gc_seconds_up(wait));
-		t->r.reason = t->why;
-	} else if (gc_rate__reserve(&g->rate, now_ms, r->min_interval_ms)) {
-		t->r.reason = "out of memory";
-	} else if (!trim__request(g->deps.trim, pid, &t->r.reason)) {
-		gc_rate__record(&g->rate, pid, t->start_ticks, now_ms);
-		t->want = trims + 1; /* the count its answer will bring */
-		t->read_by_ms = now_ms + SWEEP_MS;
-	}
-	if (t->want) {
-		r->waiting++;
-		log_info("gc request from %s: asked pid %d (%s) to trim", r->peer, pid, t->r.comm);
-		return;
-	}
-	if (wait) {
-		r->limited++;
-		if (!r->retry_ms || wait < r->retry_ms)
-			r->retry_ms = wait;
-	}
-	gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s", r->peer, pid,
-			t->r.comm, t->r.reason);
-}
-
-/* The probe on the target's hook reports is on (the collector watches a
- * process for trims from then on): @h, its state. */
-static bool probed(struct gc *g, const struct gc_target *t, struct hook_state *h)
-{
-	return trim__watched(g->deps.trim, t->r.pid, t->start_ticks) &&
-	       !heap__read_hook(g->deps.heap, t->r.pid, h);
-}
-
-/*
- * A target's hook is loaded once the process runs it; its reports (the trim's
- * outcome) reach us once the collector's probe is on, which may not be the
- * case yet (memtide just started, or the process just appeared): such a
- * target waits for its probe, then is signalled. Whether it has reported
- * before does not matter: the hook reports every trim.
- */
-static void ask(struct gc *g, struct gc_request *r, struct gc_target *t, const struct sample *smp,
-		uint64_t now_ms)
-{
-	struct hook_state h;
-
-	/* The snapshot says what discovery found: this thread never reads a
-	 * process the request names (its files may be slow on purpose). */
-	t->start_ticks = smp->start_ticks;
-	if (smp->tier != HEAP_HOOK) {
-		t->r.reason = "not in the hook tier (its target rule is not heap: hook): never "
-			      "signalled";
-	} else if (!g->deps.heap) {
-		t->r.reason = "the hook tier did not load (BPF uprobes): never signalled";
-	} else if (!smp->hook_loaded && !smp->hook_pending) {
-		/* (or discovery could not open a pidfd for it: logged then) */
-		t->r.reason = "no control hook loaded: never signalled";
-	} else if (probed(g, t, &h)) {
-		signal_target(g, r, t, h.trims, now_ms);
-		return;
-	} else {
-		t->probe_wait = true;
-		r->waiting++;
-		log_info(
-			"gc request from %s: pid %d (%s): hook loaded, not probed yet: asked once it is",
-			r->peer, smp->pid, smp->comm);
-		return;
-	}
-	gc_log__refusal(&g->log, "gc request from %s: pid %d (%s) not trimmed: %s", r->peer,
-			smp->pid, smp->comm, t->r.reason);
-}
-
-static void select_and_signal(struct gc *g, struct gc_request *r)
-{
-	struct snapshot *s = snapshot__current();
-	uint64_t now_ms = clock__mono_ms();
-	size_t n = 0;
-
-	if (!s) {
-		gc_refuse(r, 503, 0, "no snapshot yet");
-		return;
-	}
-	r->min_interval_ms = s->memory.api_gc_min_interval_ms;
-	/* The policy's choice (this thread reads the snapshot's thresholds:
-	 * the configuration belongs to the collection thread). */
-	for (size_t i = 0; i < s->n; i++)
-		n += policy__gc_target(&s->memory, &s->samples[i], r->pid);
-	r->t = calloc(n ? n : 1, sizeof(*r->t));
-	if (!r->t) {
-		gc_refuse(r, 500, 0, "out of memory");
-		goto put;
-	}
-	for (size_t i = 0; i < s->n; i++) {
-		const struct sample *smp = &s->samples[i];
-		struct gc_target *t = &r->t[r->n];
-
-		if (!policy__gc_target(&s->memory, smp, r->pid))
-			continue;
-		r->n++;
-		t->r.pid = smp->pid;
-		memcpy(t->r.comm, smp->comm, sizeof(t->r.comm));
-		ask(g, r, t, smp, now_ms);
-	}
-	if (r->pid && !r->n) {
-		gc_log__refusal(&g->log, "gc request from %s: pid %d is not tracked (404)", r->peer,
-				r->pid);
-		gc_refuse(r, 404, 0, "no tracked process has that pid");
-	} else if (r->waiting) {
-		r->deadline_ms = now_ms + WAIT_MS;
-	} else {
-		gc_finish(r);
-	}
-put:
-	snapshot__put(s);
-}
-
 int gc__begin(struct gc *g, int pid, const char *peer, struct gc_request **out)
 {
 	struct gc_request *r = calloc(1, sizeof(*r));
@@ -262,11 +116,11 @@ static bool poll_request(struct gc *g, struct gc_request *r, uint64_t now_ms)
 		bool woken;
 
 		if (t->probe_wait) {
-			if (!probed(g, t, &h))
+			if (!gc_probed(g, t, &h))
 				continue;
 			t->probe_wait = false;
 			r->waiting--;
-			signal_target(g, r, t, h.trims, now_ms);
+			gc_signal_target(g, r, t, h.trims, now_ms);
 			continue;
 		}
 		if (!t->want || t->r.trimmed || (!t->woken && now_ms < t->read_by_ms))
@@ -358,7 +212,7 @@ static void take_incoming(struct gc *g, struct gc_request **done)
 		if (stopping(g))
 			gc_refuse(r, 503, 1, "memtide is shutting down");
 		else
-			select_and_signal(g, r);
+			gc_select_and_signal(g, r);
 		if (r->waiting) {
 			r->next = g->active;
 			g->active = r;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * make bench, hook tier: the cost of the hook's counting and sampling. Up to
- * six ways, each in its own process (the hook is preloaded), interleaved run
+ * seven ways, each in its own process (the hook is preloaded), interleaved run
  * by run:
  *   unprobed       no hook, no probes
  *   hook           LD_PRELOAD=libmemtide_hook.so: counting, sampling at the
@@ -9,6 +9,9 @@
  *   hook-nosample  the same, MEMTIDE_HOOK_SAMPLE_BYTES=0: counting only
  *   hook-sem       the hook, its USDT semaphores set by the process: the
  *                  sampled path's own cost (tags, probes without a handler)
+ *   hook-agent     the hook, memtide's sites programs attached to its
+ *                  otel_memory probes (the kernel sets the semaphores): what
+ *                  sampling costs a process memtide profiles
  *   uprobe         memtide's uprobe tier on this process
  *   baseline       another build of the hook (BASELINE, e.g. main's)
  * Two workloads: malloc(64)+free pairs on one thread, and a mix of 8 threads
@@ -31,6 +34,7 @@
 #include "bench.h"
 #include "heap.h"
 #include "log.h"
+#include "sites.h"
 
 #define SLICES 6
 #define SLICE_NS 200000000.0
@@ -90,10 +94,16 @@ static int child(const char *way, const char *workload)
 	int n = mix ? MIX_THREADS : 1;
 	pthread_t t[MIX_THREADS];
 	struct heap *u = NULL;
+	struct sites *sites = NULL;
 	double best = 1e18;
 
 	log__set_level(LOG_WARN);
 	if (!strcmp(way, "uprobe") && (heap__open(false, &u) || heap__attach(u, getpid())))
+		return 1;
+	/* memtide's sites programs on this process's otel_memory probes: each
+	 * sample traps into the kernel and runs BPF, as with the agent. */
+	if (!strcmp(way, "hook-agent") &&
+	    (sites__open(0, &sites) || sites__attach(sites, getpid())))
 		return 1;
 	if (!strcmp(way, "hook-sem")) {
 		volatile unsigned short *a = dlsym(RTLD_DEFAULT, "otel_memory_alloc_semaphore");
@@ -123,6 +133,7 @@ static int child(const char *way, const char *workload)
 		pthread_join(t[i], NULL);
 	if (u)
 		heap__destroy(u);
+	sites__destroy(sites);
 	printf("%.2f\n", best);
 	return 0;
 }
@@ -135,7 +146,7 @@ static double run(const char *self, const char *hook, const char *baseline, cons
 	double ns = 0;
 	FILE *f;
 
-	if (!strcmp(way, "hook") || !strcmp(way, "hook-sem"))
+	if (!strcmp(way, "hook") || !strcmp(way, "hook-sem") || !strcmp(way, "hook-agent"))
 		env = "MEMTIDE_HOOK_SAMPLE_BYTES= LD_PRELOAD=";
 	else if (!strcmp(way, "hook-nosample"))
 		env = "MEMTIDE_HOOK_SAMPLE_BYTES=0 LD_PRELOAD=";
@@ -154,12 +165,12 @@ static double run(const char *self, const char *hook, const char *baseline, cons
 	return ns;
 }
 
-enum { UNPROBED, HOOK, NOSAMPLE, SEM, UPROBE, BASELINE, WAYS };
+enum { UNPROBED, HOOK, NOSAMPLE, SEM, AGENT, UPROBE, BASELINE, WAYS };
 
 int main(int argc, char **argv)
 {
-	static const char *const ways[WAYS] = { "unprobed", "hook",   "hook-nosample",
-						"hook-sem", "uprobe", "baseline" };
+	static const char *const ways[WAYS] = { "unprobed",   "hook",	"hook-nosample", "hook-sem",
+						"hook-agent", "uprobe", "baseline" };
 	static const char *const works[] = { "pair", "mix" };
 	static const char *const names[] = { "malloc(64)+free", "mix 16 B-64 KiB, 8 threads" };
 	char hook[4096], self[4096];
@@ -209,6 +220,9 @@ int main(int argc, char **argv)
 	       best[0][HOOK] / best[0][NOSAMPLE], best[1][HOOK] / best[1][NOSAMPLE]);
 	printf("ratio hook-sem / hook-nosample: %.3f (pairs), %.3f (mix)\n",
 	       best[0][SEM] / best[0][NOSAMPLE], best[1][SEM] / best[1][NOSAMPLE]);
+	printf("ratio hook-agent / hook-nosample (sampling with memtide's BPF attached): %.3f (pairs), "
+	       "%.3f (mix)\n",
+	       best[0][AGENT] / best[0][NOSAMPLE], best[1][AGENT] / best[1][NOSAMPLE]);
 	if (baseline)
 		printf("ratio hook / baseline: %.3f (pairs), %.3f (mix)\n",
 		       best[0][HOOK] / best[0][BASELINE], best[1][HOOK] / best[1][BASELINE]);

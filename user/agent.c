@@ -34,6 +34,7 @@
 /* Without event-driven discovery (bpf/procs.bpf.c did not load): /proc scans. */
 #define DISCOVER_INTERVAL_MS 500
 #define METRICS_MAX_BYTES (64u << 20)
+#define EARLY_SNAPSHOT_GAP_MS 250
 
 struct agent {
 	struct config *cfg;
@@ -426,6 +427,7 @@ static int wait_for(struct agent *a, int sfd, uint64_t wake_ms)
 int agent__run(struct agent *a)
 {
 	uint64_t next_discover = clock__mono_ms(), next_snapshot = next_discover, lost_seen = 0;
+	uint64_t last_snapshot = 0, started_seen = 0;
 	enum reconcile_reason why = RECONCILE_START;
 	sigset_t set;
 	int sfd, rc = 0;
@@ -447,7 +449,15 @@ int agent__run(struct agent *a)
 		int sig;
 
 		next_discover = discover(a, now, next_discover, &why, &lost_seen);
+		/* A process just tracked is in the outputs (and POST gc) soon, not
+		 * a monitor interval later; a fork storm costs a few snapshots a
+		 * second at most. */
+		if (!a->once && collector__started(a->collector) != started_seen &&
+		    last_snapshot + EARLY_SNAPSHOT_GAP_MS < next_snapshot)
+			next_snapshot = last_snapshot + EARLY_SNAPSHOT_GAP_MS;
 		if (now >= next_snapshot) {
+			started_seen = collector__started(a->collector);
+			last_snapshot = now;
 			struct snapshot *snap = take_snapshot(a);
 
 			if (a->once) {

@@ -41,6 +41,7 @@ int collector__new(struct kernel *kernel, struct heap *heap, struct trim *trim,
 	c->trim = trim;
 	c->cfg = cfg;
 	c->mem_total = procfs__mem_total();
+	quota__reset(&c->quota, QUOTA_PER_USER);
 	*out = c;
 	return 0;
 }
@@ -139,6 +140,7 @@ int collector_start_tracking(struct collector *c, const struct proc_entry *e, st
 			       .uid = procfs__pid_owner(e->pid),
 			       .by_top_rss = c->cfg->targets[e->selected_rule].top_rss != 0 };
 	memcpy(t->comm, e->stat.comm, sizeof(t->comm));
+	c->started++;
 	log__msg(t->by_top_rss ? LOG_DEBUG : LOG_INFO, "tracking pid %d (%s), heap tier %s%s",
 		 t->pid, t->comm, heap_tier__name(t->tier), t->by_top_rss ? ", by RSS" : "");
 	return 0;
@@ -286,7 +288,7 @@ static void remember_hooked(struct collector *c, const struct proc_entry *procs,
 
 void collector_count_quota(struct collector *c)
 {
-	quota__reset(&c->quota);
+	quota__reset(&c->quota, QUOTA_PER_USER);
 	for (size_t i = 0; i < c->n_tracked; i++)
 		if (c->tracked[i].heap == HEAP_STATE_ATTACHED || c->tracked[i].attaching)
 			quota__take(&c->quota, c->tracked[i].uid);

@@ -40,6 +40,8 @@ void collector__set_discovery(struct collector *c, struct discovery *d);
 void collector__event(struct collector *c, const struct procs_event *e);
 /* Runs what is due of the look-agains (hooks, libraries not mapped yet, attaches). */
 void collector__run_pending(struct collector *c);
+/* How many processes it began to track, ever: a change means new ones. */
+uint64_t collector__started(const struct collector *c);
 /* When (clock__mono_ms()) the next look-again is due; UINT64_MAX: none. */
 uint64_t collector__next_due(const struct collector *c);
 /* A new snapshot (one reference, not yet rendered) or NULL on ENOMEM. */

@@ -200,6 +200,11 @@ void collector__run_pending(struct collector *c)
 			collector_heap_sync(c, &c->tracked[i]);
 }
 
+uint64_t collector__started(const struct collector *c)
+{
+	return c->started;
+}
+
 uint64_t collector__next_due(const struct collector *c)
 {
 	uint64_t due = UINT64_MAX;

@@ -60,6 +60,7 @@ struct collector {
 	struct top_rss_memory *top; /* top_rss hysteresis */
 	struct pod_names *pod_names; /* namespace, pod and container names */
 	uint64_t snapshots, evaluated; /* top_rss is evaluated once per snapshot */
+	uint64_t started; /* processes it began to track, ever */
 	struct {
 		proc_gone_fn fn;
 		void *ctx;

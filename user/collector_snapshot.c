@@ -201,9 +201,9 @@ struct snapshot *collector__snapshot(struct collector *c)
 			t->state = state;
 		if (state != TARGET_REPORTED)
 			continue;
-		*s = (struct sample){ .pid = t->pid,
-				      .start_ticks = t->start_ticks,
-				      .tier = t->tier };
+		*s = (struct sample){
+			.pid = t->pid, .start_ticks = t->start_ticks, .uid = t->uid, .tier = t->tier
+		};
 		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
 		fill_sample(s, p);
 		read_cgroup(c, t, &cg);

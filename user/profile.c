@@ -3,16 +3,21 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "log.h"
 #include "profile_int.h"
 #include "site.h"
 
 /* A process without the probes is looked at again after this: it may load a
- * library that has them (dlopen), or the hook (a hooked one sooner). */
+ * library that has them (dlopen), or the hook (a hooked one sooner). An
+ * attached one as often, for libraries loaded since. */
 #define RETRY_HOOKED_MS 60000
 #define RETRY_OTHER_MS 600000
-/* Attaching reads maps and opens binaries: a few per snapshot at most. */
-#define ATTACHES_PER_FILL 8
+/* Profiled processes per user but root: each is a few probes in the kernel,
+ * and their attach and detach take a grace period each. A hook-tier process
+ * needs its heap-tier slot too (the hook's probes). */
+#define PROFILE_PER_USER 16
+
 /* Distinct sites summed per process (the hash table's size is twice it). */
 #define MAX_SITES 4096
 
@@ -48,6 +53,72 @@ struct pstate *profile_attached(struct profile *p, int pid)
 	return NULL;
 }
 
+static struct pstate *find(struct profile *p, const struct proc_key *k)
+{
+	for (size_t i = 0; i < PROC_MAX_TRACKED; i++)
+		if (proc_key__eq(&p->procs[i].key, k))
+			return &p->procs[i];
+	return NULL;
+}
+
+/* Under the lock. Each process has at most one attach and one detach
+ * queued, so the ring never fills. */
+static void queue(struct profile *p, enum job_kind kind, const struct proc_key *k)
+{
+	if (p->n_jobs == PROFILE_JOBS)
+		return;
+	p->jobs[(p->job_head + p->n_jobs++) % PROFILE_JOBS] =
+		(struct job){ .kind = kind, .key = *k };
+	pthread_cond_signal(&p->work);
+}
+
+/* The attach's outcome, for the process if it is still tracked; a process
+ * let go meanwhile loses its probes at once. */
+static void attached(struct profile *p, const struct proc_key *k, int err)
+{
+	struct pstate *st;
+
+	pthread_mutex_lock(&p->lock);
+	st = find(p, k);
+	if (st) {
+		st->queued = false;
+		if (!err && !st->attached)
+			log_info("profiling pid %d (%s): its otel_memory probes are attached",
+				 k->pid, st->comm);
+		if (err && err != -ENOENT && err != -ESRCH)
+			log_debug("profiling pid %d: attach failed: %s", k->pid, strerror(-err));
+		st->attached = st->attached || !err;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!st && !err)
+		sites__detach(p->sites, k->pid);
+}
+
+static void *worker(void *arg)
+{
+	struct profile *p = arg;
+	struct job j;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		if (!p->n_jobs) {
+			pthread_cond_wait(&p->work, &p->lock);
+			continue;
+		}
+		j = p->jobs[p->job_head];
+		p->job_head = (p->job_head + 1) % PROFILE_JOBS;
+		p->n_jobs--;
+		pthread_mutex_unlock(&p->lock);
+		if (j.kind == JOB_ATTACH)
+			attached(p, &j.key, sites__attach(p->sites, j.key.pid));
+		else
+			sites__detach(p->sites, j.key.pid);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
 int profile__new(const struct config *cfg, struct profile **out)
 {
 	struct profile *p = calloc(1, sizeof(*p));
@@ -56,9 +127,11 @@ int profile__new(const struct config *cfg, struct profile **out)
 	if (!p)
 		return -ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
 	p->cfg = cfg->profiling;
 	p->procs = calloc(PROC_MAX_TRACKED, sizeof(*p->procs));
-	if (!p->procs)
+	p->jobs = calloc(PROFILE_JOBS, sizeof(*p->jobs));
+	if (!p->procs || !p->jobs)
 		goto fail;
 	err = symbolizer__new(0, &p->sym);
 	if (err)
@@ -66,6 +139,10 @@ int profile__new(const struct config *cfg, struct profile **out)
 	err = sites__open(0, &p->sites);
 	if (err)
 		goto fail;
+	err = -pthread_create(&p->worker, NULL, worker, p);
+	if (err)
+		goto fail;
+	p->have_worker = true;
 	*out = p;
 	return 0;
 fail:
@@ -73,25 +150,35 @@ fail:
 	return err;
 }
 
+/* Under the lock: the process's probes go (on the worker), its names now. */
 static void drop(struct profile *p, struct pstate *st)
 {
-	if (st->attached)
-		sites__detach(p->sites, st->key.pid);
+	if (st->attached || st->queued)
+		queue(p, JOB_DETACH, &st->key);
 	symbolizer__forget(p->sym, st->key.pid);
 	free(st->baselines);
 	memset(st, 0, sizeof(*st));
 }
 
+/* The probes still attached go with the BPF object (sites__destroy). */
 void profile__free(struct profile *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; p->procs && p->sites && i < PROC_MAX_TRACKED; i++)
-		if (p->procs[i].key.pid)
-			drop(p, &p->procs[i]);
+	if (p->have_worker) {
+		pthread_mutex_lock(&p->lock);
+		p->stopping = true;
+		pthread_cond_signal(&p->work);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->worker, NULL);
+	}
+	for (size_t i = 0; p->procs && i < PROC_MAX_TRACKED; i++)
+		free(p->procs[i].baselines);
 	sites__destroy(p->sites);
 	symbolizer__free(p->sym);
+	free(p->jobs);
 	free(p->procs);
+	pthread_cond_destroy(&p->work);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -109,10 +196,12 @@ void profile__set_config(struct profile *p, const struct config *cfg)
 
 void profile__forget(struct profile *p, const struct proc_key *k)
 {
+	struct pstate *st;
+
 	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < PROC_MAX_TRACKED; i++)
-		if (proc_key__eq(&p->procs[i].key, k))
-			drop(p, &p->procs[i]);
+	st = find(p, k);
+	if (st)
+		drop(p, st);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -132,23 +221,20 @@ static struct pstate *state_of(struct profile *p, const struct sample *s)
 	return free_slot;
 }
 
-/* Attaches (or, when attached, adds binaries mapped since) when it is time. */
+/* Queues an attach (or, when attached, a look for binaries mapped since)
+ * when it is time. */
 static void try_attach(struct profile *p, struct pstate *st, const struct sample *s,
-		       uint64_t now_ms, unsigned int *budget)
+		       uint64_t now_ms)
 {
-	int err;
-
-	st->hooked = s->tier == HEAP_HOOK || s->hook_loaded;
-	if (now_ms < st->next_try_ms || !*budget)
+	st->hooked = s->hook_loaded;
+	/* A hook-tier process without its hook's probes has no heap-tier slot
+	 * (or not yet): it waits for one. */
+	if (now_ms < st->next_try_ms || st->queued || (s->tier == HEAP_HOOK && !s->hook_loaded) ||
+	    (!st->attached && !quota__take(&p->quota, s->uid)))
 		return;
-	(*budget)--;
-	err = sites__attach(p->sites, s->pid);
-	if (!err && !st->attached)
-		log_info("profiling pid %d (%s): its otel_memory probes are attached", s->pid,
-			 s->comm);
-	if (err && err != -ENOENT && err != -ESRCH)
-		log_debug("profiling pid %d: attach failed: %s", s->pid, strerror(-err));
-	st->attached = st->attached || !err;
+	memcpy(st->comm, s->comm, sizeof(st->comm));
+	st->queued = true;
+	queue(p, JOB_ATTACH, &st->key);
 	st->next_try_ms = now_ms + (st->hooked || st->attached ? RETRY_HOOKED_MS : RETRY_OTHER_MS);
 }
 
@@ -283,19 +369,26 @@ static void fill_one(struct profile *p, struct pstate *st, struct sample *s,
 void profile__fill(struct profile *p, struct snapshot *snap, uint64_t now_ms,
 		   uint64_t leak_window_ms)
 {
-	unsigned int budget = ATTACHES_PER_FILL;
 	struct sum *sum = NULL;
 	size_t profiled = 0, used = 0;
 
 	pthread_mutex_lock(&p->lock);
 	if (!p->cfg.enabled)
 		goto out;
+	/* Those attached or on their way hold their user's slots first. */
+	quota__reset(&p->quota, PROFILE_PER_USER);
+	for (size_t i = 0; i < snap->n; i++) {
+		struct pstate *st = state_of(p, &snap->samples[i]);
+
+		if (st && (st->attached || st->queued))
+			quota__take(&p->quota, snap->samples[i].uid);
+	}
 	for (size_t i = 0; i < snap->n; i++) {
 		struct pstate *st = state_of(p, &snap->samples[i]);
 
 		if (!st)
 			continue;
-		try_attach(p, st, &snap->samples[i], now_ms, &budget);
+		try_attach(p, st, &snap->samples[i], now_ms);
 		profiled += st->attached;
 	}
 	if (!profiled)

@@ -3,9 +3,10 @@
 #include <string.h>
 #include "quota.h"
 
-void quota__reset(struct quota *q)
+void quota__reset(struct quota *q, unsigned int limit)
 {
 	memset(q, 0, sizeof(*q));
+	q->limit = limit;
 }
 
 bool quota__take(struct quota *q, uid_t uid)
@@ -21,7 +22,7 @@ bool quota__take(struct quota *q, uid_t uid)
 			*u = (struct quota_user){ .uid = uid, .set = true };
 		if (u->uid != uid)
 			continue;
-		if (u->used >= QUOTA_PER_USER)
+		if (u->used >= q->limit)
 			return false;
 		u->used++;
 		return true;

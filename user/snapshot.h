@@ -42,6 +42,7 @@ struct site_figures {
 struct sample {
 	int pid;
 	uint64_t start_ticks; /* with pid, identifies the process */
+	uid_t uid; /* its owner: per-user quotas */
 	char comm[PROC_COMM_LEN + 1];
 	struct pod_identity ident; /* what its cgroup and the kubelet say; empty: unknown */
 	enum heap_tier tier;

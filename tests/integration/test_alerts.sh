@@ -39,6 +39,9 @@ spawn HD "$TARGETS/heapdriver"
 ready HD
 check "probes attached" wait_until 5 grep -q "pid $HD_PID (heapdriver): heap probes attached" "$MT_LOG"
 
+# The leak window needs a figure from before the leak: a snapshot with the
+# probes' counts.
+wait_until 10 sh -c "curl -sf '$MT_URL/metrics' | grep -q '^memory_heap_objects{pid=\"$HD_PID\"'"
 # ~30 MB live: above the high mark (20%), below the alert threshold (40%);
 # 30,000 new live objects: a leak by the configured window.
 hd HD "hold 30000"

@@ -54,6 +54,7 @@ check "the hook-tier target's reports are probed" wait_until 15 grep -q "pid $HK
 echo "minor 2000" >&"$FAULT_IN"
 hd UP "work 200"
 hd HK "fragment 100000"
+wait_until 10 curl -sf -o /dev/null "$MT_URL/api/v1/memory/stats?pid=$HK_PID"
 code=$(curl -s -o "$WORK/gc.json" -w '%{http_code}' -X POST "$MT_URL/api/v1/memory/gc?pid=$HK_PID")
 check "the hooked target is trimmed once (POST gc: $code)" test "$code" = 200
 

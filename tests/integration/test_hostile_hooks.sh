@@ -54,6 +54,20 @@ start_memtide "$WORK/memtide.yaml" || { not_ok "memtide starts" "see log"; finis
 all_settled() { test "$(metric memtide_uprobe_targets 'state="attached"')" = $((PER_USER + 1)) && test "$(metric memtide_uprobe_targets 'state="user_limit"')" = $((N - PER_USER)); }
 check "one user's $N hooked processes get $PER_USER slots, root's process its own" wait_until 30 all_settled
 echo "# hook tier: attached $(metric memtide_uprobe_targets 'state="attached"'), user_limit $(metric memtide_uprobe_targets 'state="user_limit"')"
+# The hook carries the otel_memory probes: each profiled process is probes in
+# the kernel and grace periods to attach and detach, so a user gets 16.
+profiled_nobody() {
+	local page n=0 p
+	page=$(scrape)
+	for p in "${nobody_pids[@]}"; do
+		grep -q "^memory_heap_site_samples_dropped_total{pid=\"$p\"" <<<"$page" && n=$((n + 1))
+	done
+	echo "$n"
+}
+sixteen_profiled() { [ "$(profiled_nobody)" = 16 ]; }
+check "sampled sites: one user's $N hooked processes get 16 profiling slots" wait_until 30 sixteen_profiled
+check "root's hooked process is profiled too" \
+	wait_until 10 sh -c "curl -sf '$MT_URL/metrics' | grep -q '^memory_heap_site_samples_dropped_total{pid=\"$ROOTP_PID\"'"
 page=$(scrape)
 impostors=0
 for p in "${fakes[@]}"; do grep -q "pid=\"$p\"" <<<"$page" && impostors=$((impostors + 1)); done

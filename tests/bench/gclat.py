@@ -57,6 +57,10 @@ def main():
         d = Driver(p)
         probed = f"pid {p.pid} ({COMM}): control hook reports probed"
         wait_until(30, lambda: probed in open(logpath).read(), step=0.1)
+        # POST gc answers from the snapshots: wait for one that has it.
+        wait_until(30, lambda: subprocess.run(["curl", "-sf", "-o", "/dev/null",
+                                               f"{url}/api/v1/memory/stats?pid={p.pid}"]).returncode == 0,
+                   step=0.1)
         self_ms, post_ms, hook_ms = [], [], []
         for r in range(rounds):
             for way in (("self", "post") if r % 2 else ("post", "self")):

@@ -146,18 +146,7 @@ static bool rule_matches_unhooked(const struct target_rule *r, struct proc_entry
 
 static bool rule_matches(const struct target_rule *r, struct proc_entry *e)
 {
-	if (r->has_pid && r->pid != e->pid)
-		return false;
-	if (r->has_comm && regexec(&r->comm, e->stat.comm, 0, NULL, 0) != 0)
-		return false;
-	if (r->has_cmdline && regexec(&r->cmdline, cmdline(e), 0, NULL, 0) != 0)
-		return false;
-	if (r->cgroup_prefix && !selector__cgroup_matches(cgroup(e), r->cgroup_prefix) &&
-	    !(r->cgroup_slice && selector__cgroup_matches(cgroup(e), r->cgroup_slice)))
-		return false;
-	if (r->hooked && !hooked(e))
-		return false;
-	return true;
+	return rule_matches_unhooked(r, e) && (!r->hooked || hooked(e));
 }
 
 static int by_rss_desc(const void *a, const void *b)

@@ -208,17 +208,12 @@ void profile__forget(struct profile *p, const struct proc_key *k)
 static struct pstate *state_of(struct profile *p, const struct sample *s)
 {
 	const struct proc_key k = { .pid = s->pid, .start_ticks = s->start_ticks };
-	struct pstate *free_slot = NULL;
+	const struct proc_key none = { 0 };
+	struct pstate *st = find(p, &k);
 
-	for (size_t i = 0; i < PROC_MAX_TRACKED; i++) {
-		if (proc_key__eq(&p->procs[i].key, &k))
-			return &p->procs[i];
-		if (!free_slot && !p->procs[i].key.pid)
-			free_slot = &p->procs[i];
-	}
-	if (free_slot)
-		*free_slot = (struct pstate){ .key = k };
-	return free_slot;
+	if (!st && (st = find(p, &none)))
+		*st = (struct pstate){ .key = k };
+	return st;
 }
 
 /* Queues an attach (or, when attached, a look for binaries mapped since)

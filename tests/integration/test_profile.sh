@@ -92,6 +92,13 @@ check "profile?pid=N&x=1: 400 (unknown parameter)" test "$(status "/api/v1/memor
 check "profile of a process without probes: 404" test "$(status "/api/v1/memory/profile?pid=$P_PID")" = 404
 check "POST profile: 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$MT_URL/api/v1/memory/profile?pid=$S_PID")" = 405
 check "the server still answers" curl -sf -o /dev/null "$MT_URL/metrics"
+# A local user floods the profile endpoint: the collection goes on.
+t=$(date +%s.%N)
+seq 200 | xargs -P 20 -I{} curl -s -o /dev/null "$MT_URL/api/v1/memory/profile?pid=$S_PID" &
+FLOOD=$!
+check "under a flood of 200 profile requests, snapshots go on" wait_snapshot_after "$t"
+wait "$FLOOD"
+check "after the flood, a profile still answers 200" test "$(status "/api/v1/memory/profile?pid=$S_PID")" = 200
 
 # The process exits: its sites leave every output.
 hd S exit

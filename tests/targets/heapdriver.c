@@ -47,24 +47,7 @@ static void *held[MAX_HELD];
 static size_t held_size[MAX_HELD];
 static size_t n_held;
 
-/* MEMTIDE_TEST_SEMAPHORES=1: the hook's USDT semaphores set, as a profiler
- * attaching would, so sampled blocks are tagged (tests/integration/test_hook_sample.sh). */
-__attribute__((constructor(101))) static void force_semaphores(void)
-{
-	const char *v = getenv("MEMTIDE_TEST_SEMAPHORES");
-	volatile unsigned short *a, *f;
-
-	/* Only then: a failed dlsym allocates, which memusage would count. */
-	if (!v || strcmp(v, "1"))
-		return;
-	a = dlsym(RTLD_DEFAULT, "otel_memory_alloc_semaphore");
-	f = dlsym(RTLD_DEFAULT, "otel_memory_free_semaphore");
-	if (!a || !f) {
-		fprintf(stderr, "no semaphores\n");
-		exit(2);
-	}
-	*a = *f = 1;
-}
+#include "test_semaphores.h"
 
 static void *counted(int fn, void *p, size_t size)
 {

@@ -37,24 +37,7 @@ static __s64 live_objects(const struct memtide_hook_counts *c)
 	return c->live_objects;
 }
 
-/* MEMTIDE_TEST_SEMAPHORES=1: the hook's USDT semaphores set, as a profiler
- * attaching would, so sampled blocks are tagged (tests/integration/test_hook_sample.sh). */
-__attribute__((constructor(101))) static void force_semaphores(void)
-{
-	const char *v = getenv("MEMTIDE_TEST_SEMAPHORES");
-	volatile unsigned short *a, *f;
-
-	/* Only then: a failed dlsym allocates, which the counts would see. */
-	if (!v || strcmp(v, "1"))
-		return;
-	a = dlsym(RTLD_DEFAULT, "otel_memory_alloc_semaphore");
-	f = dlsym(RTLD_DEFAULT, "otel_memory_free_semaphore");
-	if (!a || !f) {
-		printf("FAIL no semaphores\n");
-		exit(2);
-	}
-	*a = *f = 1;
-}
+#include "test_semaphores.h"
 
 /* Allocations before main: from a constructor. */
 static void *early;

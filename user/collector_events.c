@@ -113,8 +113,9 @@ static void select_one(struct collector *c, struct proc_entry *e, struct tracked
 	t->by_top_rss = false;
 	memcpy(t->comm, e->stat.comm, sizeof(t->comm));
 	collector_count_quota(c);
-	/* Just exec'd: its libc comes a moment later. */
-	if (just_execd && t->tier != HEAP_NONE && t->heap == HEAP_STATE_OFF && !t->attaching)
+	/* Just exec'd: its hook comes a moment later (the uprobe tier's probes
+	 * can go on its libc before ld.so maps it). */
+	if (just_execd && t->tier == HEAP_HOOK && t->heap == HEAP_STATE_OFF && !t->attaching)
 		collector_pending_add(c, t->pid, t->start_ticks, 0);
 	else
 		collector_heap_sync(c, t);

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "heap_int.h"
 #include "log.h"
 #include "reaper.h"
@@ -23,12 +25,17 @@ int heap__open(bool empty_probes, struct heap **out)
 {
 	struct heap *u = calloc(1, sizeof(*u));
 	struct bpf_program *prog;
+	pthread_condattr_t attr;
 	int err;
 
 	if (!u)
 		return -ENOMEM;
 	pthread_mutex_init(&u->lock, NULL);
-	pthread_cond_init(&u->work, NULL);
+	/* Guessed libcs are checked at times on the monotonic clock. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&u->work, &attr);
+	pthread_condattr_destroy(&attr);
 	u->ncpus = libbpf_num_possible_cpus();
 	err = reaper__new(&u->reaper);
 	if (err)
@@ -80,16 +87,35 @@ static void release(struct process *p)
 	*p = (struct process){ .state = SLOT_FREE };
 }
 
-/* Under the lock: the oldest request whose process has no attach in
- * progress (one process's maps are set up by one thread at a time). */
-static struct process *next_job(struct heap *u)
-{
-	struct process *job = NULL;
+/* When a guessed libc is looked at again: ld.so maps it within milliseconds
+ * of exec, later on a loaded machine; a program may never map one. */
+static const unsigned int check_after_ms[] = { 5, 20, 100, 500, 2000 };
+#define CHECKS (sizeof(check_after_ms) / sizeof(check_after_ms[0]))
 
+static bool attached(const struct process *p)
+{
+	return p->state == SLOT_DONE || p->state == SLOT_GUESSED;
+}
+
+/* Under the lock: the oldest request whose process has no attach in
+ * progress (one process's maps are set up by one thread at a time), else a
+ * guessed libc due for its check; @wake: when the next check is due. */
+static struct process *next_job(struct heap *u, uint64_t *wake)
+{
+	struct process *job = NULL, *check = NULL;
+	uint64_t now = clock__mono_ms();
+
+	*wake = UINT64_MAX;
 	for (size_t i = 0; i < MAX_PROCESSES; i++) {
 		struct process *p = &u->procs[i];
 		bool blocked = false;
 
+		if (p->state == SLOT_GUESSED) {
+			if (p->check_ms <= now)
+				check = p;
+			else if (p->check_ms < *wake)
+				*wake = p->check_ms;
+		}
 		if (p->state != SLOT_QUEUED || (job && job->seq < p->seq))
 			continue;
 		for (size_t k = 0; k < MAX_PROCESSES && !blocked; k++)
@@ -97,7 +123,35 @@ static struct process *next_job(struct heap *u)
 		if (!blocked)
 			job = p;
 	}
-	return job;
+	return job ? job : check;
+}
+
+static void wait_for_work(struct heap *u, uint64_t wake)
+{
+	struct timespec at = { .tv_sec = (time_t)(wake / 1000),
+			       .tv_nsec = (long)(wake % 1000) * 1000000 };
+
+	if (wake == UINT64_MAX)
+		pthread_cond_wait(&u->work, &u->lock);
+	else
+		pthread_cond_timedwait(&u->work, &u->lock, &at);
+}
+
+/* Under the lock: what a check of a guessed libc found. Not mapped yet: look
+ * again later; another file: the probes move to it; mapped, or never (the
+ * probes on a file it does not map cost nothing): done. */
+static void checked(struct heap *u, struct process *p, int err)
+{
+	p->state = SLOT_DONE;
+	if (err == -EAGAIN && ++p->checks < CHECKS) {
+		p->state = SLOT_GUESSED;
+		p->check_ms = clock__mono_ms() + check_after_ms[p->checks];
+	} else if (err == -ESTALE) {
+		heap_undo(u, p);
+		p->state = SLOT_QUEUED;
+		p->seq = ++u->seq;
+		p->moving = true;
+	}
 }
 
 static void *attacher(void *arg)
@@ -106,25 +160,42 @@ static void *attacher(void *arg)
 
 	pthread_mutex_lock(&u->lock);
 	while (!u->closing) {
-		struct process *p = next_job(u);
+		uint64_t wake;
+		struct process *p = next_job(u, &wake);
+		enum slot_state was;
 		int err;
 
 		if (!p) {
-			pthread_cond_wait(&u->work, &u->lock);
+			wait_for_work(u, wake);
 			continue;
 		}
+		was = p->state;
 		p->state = SLOT_BUSY;
 		pthread_mutex_unlock(&u->lock);
-		err = p->kind == HEAP_PROBE_HOOK ? heap_attach_hook(u, p)
-						 : heap_attach_malloc(u, p);
+		if (was == SLOT_GUESSED)
+			err = heap_confirm_malloc(p);
+		else if (p->kind == HEAP_PROBE_HOOK)
+			err = heap_attach_hook(u, p);
+		else
+			err = heap_attach_malloc(u, p);
 		pthread_mutex_lock(&u->lock);
-		if (err || p->cancel)
-			heap_undo(u, p);
 		if (p->cancel) {
+			heap_undo(u, p);
 			release(p);
+		} else if (was == SLOT_GUESSED) {
+			checked(u, p, err);
 		} else {
-			p->state = SLOT_DONE;
+			if (err)
+				heap_undo(u, p);
+			else if (p->moving)
+				log_info(
+					"pid %d: its libc is not the one beside its loader: heap probes moved to the one it mapped",
+					p->pid);
+			p->moving = false;
+			p->state = !err && p->guessed ? SLOT_GUESSED : SLOT_DONE;
 			p->err = err;
+			p->checks = 0;
+			p->check_ms = clock__mono_ms() + check_after_ms[0];
 		}
 		/* Another request for the same process may go now. */
 		pthread_cond_broadcast(&u->work);
@@ -174,7 +245,7 @@ int heap__want(struct heap *u, int pid, enum heap_probe kind)
 			rc = -E2BIG;
 		else
 			pthread_cond_signal(&u->work);
-	} else if (p->state == SLOT_DONE) {
+	} else if (attached(p)) {
 		rc = p->err;
 		if (rc) /* told once; asking again tries again */
 			release(p);
@@ -195,7 +266,7 @@ void heap__drop(struct heap *u, int pid)
 			p->cancel = true;
 			continue;
 		}
-		if (p->state == SLOT_DONE)
+		if (attached(p))
 			heap_undo(u, p);
 		release(p);
 	}
@@ -279,7 +350,7 @@ void heap__destroy(struct heap *u)
 		pthread_join(u->attachers[i], NULL);
 	pthread_mutex_lock(&u->lock);
 	for (size_t i = 0; i < MAX_PROCESSES; i++)
-		if (u->procs[i].state == SLOT_DONE)
+		if (attached(&u->procs[i]))
 			heap_undo(u, &u->procs[i]);
 	pthread_mutex_unlock(&u->lock);
 	/* Every probe off before the process may exit. */

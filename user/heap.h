@@ -27,7 +27,8 @@ enum heap_probe {
  * or another C library); -ENOENT, not the real control hook; -E2BIG, no slot.
  * Libraries are found in /proc/PID/maps and opened through
  * /proc/PID/map_files, so a process in another mount namespace is probed
- * through its own files.
+ * through its own files; a process ld.so has not mapped libc into yet is
+ * probed on the libc.so.6 beside its loader, checked once libc is mapped.
  */
 int heap__want(struct heap *u, int pid, enum heap_probe kind);
 /* Both kinds off @pid: the programs ignore it at once, the probes themselves

@@ -5,16 +5,20 @@
  * namespace), or the report function of the hook it runs; and undoing that.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "heap_int.h"
 #include "hookinfo.h"
 #include "libc_elf.h"
+#include "procfs.h"
 #include "reaper.h"
 
 /*
@@ -106,17 +110,62 @@ static int create_maps(struct heap *u, int pid)
 	return err;
 }
 
-static int find_libc(int pid, char *path, size_t path_len)
+/* @pid's glibc as /proc/PID/map_files/<range> in @path; -ENOENT while no C
+ * library is mapped, -ENOEXEC for another C library. */
+static int find_libc(int pid, const char *maps, char *path, size_t path_len)
 {
-	char *maps = libc__pid_maps(pid), range[64], file[4096];
-	enum libc_kind kind = LIBC_NONE;
+	char range[64], file[4096];
 
-	if (maps)
-		kind = libc__find(maps, range, sizeof(range), file, sizeof(file));
-	free(maps);
-	if (kind != LIBC_GLIBC)
+	switch (maps ? libc__find(maps, range, sizeof(range), file, sizeof(file)) : LIBC_OTHER) {
+	case LIBC_GLIBC:
+		snprintf(path, path_len, "/proc/%d/map_files/%s", pid, range);
+		return 0;
+	case LIBC_NONE:
+		return -ENOENT;
+	default:
 		return -ENOEXEC;
-	snprintf(path, path_len, "/proc/%d/map_files/%s", pid, range);
+	}
+}
+
+/*
+ * Just exec'd: the kernel has mapped the program and glibc's ld.so, which
+ * maps libc a moment later. A uprobe belongs to a file, and the kernel puts
+ * its breakpoints into every mapping of it made later, so the probes can go
+ * on before: on the libc.so.6 beside the loader, in the process's own root,
+ * where ld.so finds it unless the program says otherwise (heap_confirm_malloc
+ * checks once libc is mapped). An fd from openat2 kept inside that root
+ * (a planted symbolic link stays in it), named as /proc/self/fd/N.
+ */
+static int guess_libc(struct process *p, const char *maps, int *fd, char *path, size_t path_len)
+{
+	char loader[4096], root[64];
+	struct stat st;
+	char *slash;
+	int root_fd;
+
+	if (libc__find_loader(maps, loader, sizeof(loader)))
+		return -ENOENT; /* static: no libc to come */
+	slash = strrchr(loader, '/');
+	if (!slash || (size_t)(slash - loader) + sizeof("/libc.so.6") > sizeof(loader))
+		return -ENOENT;
+	strcpy(slash, "/libc.so.6");
+	snprintf(root, sizeof(root), "/proc/%d/root", p->pid);
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		return -errno;
+	*fd = procfs__open_in_root(root_fd, loader);
+	close(root_fd);
+	if (*fd < 0)
+		return *fd;
+	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return -ENOENT;
+	}
+	p->guessed = true;
+	p->libc_dev = st.st_dev;
+	p->libc_ino = st.st_ino;
+	snprintf(path, path_len, "/proc/self/fd/%d", *fd);
 	return 0;
 }
 
@@ -173,51 +222,102 @@ static int attach_multi(struct bpf_program *prog, bool returns, int pid, const c
 	return fd < 0 ? -errno : fd;
 }
 
-/* The malloc family's probes on @p->pid's own libc, into @p->links: one link
- * per entry program, one for every return. On error the caller undoes what
- * was done. */
-int heap_attach_malloc(struct heap *u, struct process *p)
+struct maps_job {
+	struct heap *u;
+	int pid, err;
+};
+
+static void *maps_thread(void *arg)
+{
+	struct maps_job *job = arg;
+
+	job->err = create_maps(job->u, job->pid);
+	return NULL;
+}
+
+/* The probes on @path, into @p->links; the maps made meanwhile. */
+static int attach_points(struct heap *u, struct process *p, const char *path)
 {
 	uint64_t offsets[N_POINTS], returns[N_POINTS];
 	const char *names[N_POINTS];
+	struct maps_job job = { u, p->pid, 0 };
 	size_t n_returns = 0;
-	char path[128];
-	int pid = p->pid, err;
+	pthread_t maps;
+	bool threaded;
+	int err;
 
-	if (pid <= 0 || pid >= MEMTIDE_PID_MAX)
-		return -EINVAL;
-	err = find_libc(pid, path, sizeof(path));
-	if (err)
-		return err;
 	for (size_t i = 0; i < N_POINTS; i++)
 		names[i] = points[i].symbol;
 	err = libc__offsets(path, names, N_POINTS, offsets);
 	if (err || !offsets[0])
 		return err ? err : -ENOEXEC;
-	purge_calls(u, pid);
-	err = create_maps(u, pid);
-	if (err)
-		return err;
+	purge_calls(u, p->pid);
+	/* Adding the process's block map waits a grace period, and so does the
+	 * first probe (the kernel's uprobe registration lock): one wait for
+	 * both. The entry probes, which use the maps, go on after. */
+	threaded = pthread_create(&maps, NULL, maps_thread, &job) == 0;
+	if (!threaded)
+		maps_thread(&job);
 	/* Return probes first: an entry seen is then always followed by its
 	 * return, so no thread is left looking as if it were inside a call. */
 	for (size_t i = 0; i < N_POINTS; i++)
 		if (offsets[i] && !shares_address(offsets, i) && points[i].returns == WITH_RETURN)
 			returns[n_returns++] = offsets[i];
-	err = attach_multi(u->skel->progs.alloc_return, true, pid, path, returns, n_returns);
-	if (err < 0)
-		return err;
-	p->links[p->n_links++] = err;
+	err = attach_multi(u->skel->progs.alloc_return, true, p->pid, path, returns, n_returns);
+	if (err >= 0)
+		p->links[p->n_links++] = err;
+	if (threaded)
+		pthread_join(maps, NULL);
+	if (err < 0 || job.err)
+		return err < 0 ? err : job.err;
 	for (size_t i = 0; i < N_POINTS; i++) {
 		if (!offsets[i] || shares_address(offsets, i))
 			continue;
 		if (closing(u))
 			return -ECANCELED; /* shutting down: no new probes */
-		err = attach_multi(entry_program(u->skel, i), false, pid, path, &offsets[i], 1);
+		err = attach_multi(entry_program(u->skel, i), false, p->pid, path, &offsets[i], 1);
 		if (err < 0)
 			return err;
 		p->links[p->n_links++] = err;
 	}
 	return 0;
+}
+
+/* The malloc family's probes on @p->pid's own libc (or the one it is about
+ * to map), into @p->links: one link per entry program, one for every return.
+ * On error the caller undoes what was done. */
+int heap_attach_malloc(struct heap *u, struct process *p)
+{
+	char path[128], *maps;
+	int fd = -1, err;
+
+	if (p->pid <= 0 || p->pid >= MEMTIDE_PID_MAX)
+		return -EINVAL;
+	p->guessed = false;
+	maps = libc__pid_maps(p->pid);
+	err = find_libc(p->pid, maps, path, sizeof(path));
+	if (err == -ENOENT)
+		err = guess_libc(p, maps, &fd, path, sizeof(path)) ? -ENOEXEC : 0;
+	free(maps);
+	if (!err)
+		err = attach_points(u, p, path);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int heap_confirm_malloc(struct process *p)
+{
+	char path[128], *maps = libc__pid_maps(p->pid);
+	struct stat st;
+	int err = find_libc(p->pid, maps, path, sizeof(path));
+
+	free(maps);
+	if (err == -ENOENT)
+		return -EAGAIN;
+	if (err || stat(path, &st))
+		return -ESTALE;
+	return st.st_dev == p->libc_dev && st.st_ino == p->libc_ino ? 0 : -ESTALE;
 }
 
 /* The hook tier: one probe, on the report function of the hook the process

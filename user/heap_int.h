@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "heap.h" /* before the skeleton: it needs the shared structs */
 #include "heap.skel.h"
 
@@ -30,6 +31,7 @@ enum slot_state {
 	SLOT_QUEUED, /* waiting for an attach thread */
 	SLOT_BUSY, /* being attached */
 	SLOT_DONE, /* attached, or failed with err */
+	SLOT_GUESSED, /* attached to the libc it is about to map; checked at check_ms */
 };
 
 struct process {
@@ -41,6 +43,12 @@ struct process {
 	uint64_t seq; /* queue order */
 	int links[HEAP_N_POINTS + 1]; /* uprobe_multi link fds */
 	size_t n_links;
+	/* Attached at exec, before ld.so mapped libc: to this file. */
+	bool guessed, moving; /* moving: to the libc it mapped instead */
+	dev_t libc_dev;
+	ino_t libc_ino;
+	uint64_t check_ms; /* CLOCK_MONOTONIC */
+	unsigned int checks;
 };
 
 struct heap {
@@ -59,6 +67,9 @@ struct heap {
 /* Each 0 or -errno; on error the caller undoes what was done (heap_undo). */
 int heap_attach_malloc(struct heap *u, struct process *p);
 int heap_attach_hook(struct heap *u, struct process *p);
+/* A guessed libc (p->guessed) against the one @p maps now: 0 the same,
+ * -EAGAIN none mapped yet, -ESTALE another. */
+int heap_confirm_malloc(struct process *p);
 /* Under the lock: stops counting @p, hands its links to the reaper. */
 void heap_undo(struct heap *u, struct process *p);
 

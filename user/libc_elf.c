@@ -57,6 +57,26 @@ enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char 
 	return kind;
 }
 
+int libc__find_loader(const char *maps, char *path, size_t path_len)
+{
+	for (const char *line = maps; line && *line;) {
+		const char *end = strchr(line, '\n'), *file = strchr(line, '/');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (file && file < line + len && (size_t)(line + len - file) < path_len) {
+			const char *base;
+
+			memcpy(path, file, (size_t)(line + len - file));
+			path[line + len - file] = '\0';
+			base = basename_of(path);
+			if (strncmp(base, "ld-linux", 8) == 0 && strstr(base, ".so"))
+				return 0;
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return -ENOENT;
+}
+
 int libc__find_library(const char *maps, const char *name, char *range, size_t range_len)
 {
 	size_t n = strlen(name);

@@ -13,6 +13,9 @@ enum libc_kind { LIBC_NONE, LIBC_GLIBC, LIBC_OTHER };
  * mapped (a static binary). Pure. */
 enum libc_kind libc__find(const char *maps, char *range, size_t range_len, char *path,
 			  size_t path_len);
+/* From /proc/PID/maps text: the path of glibc's dynamic loader (ld-linux*.so*),
+ * which the kernel maps with a dynamically linked program. 0 or -ENOENT. Pure. */
+int libc__find_loader(const char *maps, char *path, size_t path_len);
 /* From /proc/PID/maps text: the "start-end" range of the first mapping of a
  * file named @name (its last path component). 0 or -ENOENT. Pure. */
 int libc__find_library(const char *maps, const char *name, char *range, size_t range_len);

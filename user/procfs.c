@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include "procfs.h"
 #include "utf8.h"
 
@@ -185,6 +187,20 @@ ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size)
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
 	return procfs__read(path, buf, size);
+}
+
+int procfs__open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	while (*path == '/')
+		path++;
+	fd = syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
 }
 
 ssize_t procfs__cmdline(int pid, char *buf, size_t size)

@@ -13,12 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 #include "buf.h"
 #include "proc_maps.h"
+#include "procfs.h"
 #include "symbolize_int.h"
 
 #define DEFAULT_CACHE_BYTES (256u << 20)
@@ -153,20 +152,6 @@ void symbolizer__forget(struct symbolizer *s, int pid)
 void symbolizer__stats(const struct symbolizer *s, struct sym_stats *out)
 {
 	*out = s->st;
-}
-
-int sym__open_in_root(int root_fd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	long fd;
-
-	while (*path == '/')
-		path++;
-	fd = syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
 }
 
 static int read_maps(int pid, struct buf *b)
@@ -316,7 +301,7 @@ static int open_mapped(int pid, const struct sym_map *m, int *root_fd, struct sy
 			snprintf(path, sizeof(path), "/proc/%d/root", pid);
 			*root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		}
-		fd = *root_fd < 0 ? -1 : sym__open_in_root(*root_fd, m->path);
+		fd = *root_fd < 0 ? -1 : procfs__open_in_root(*root_fd, m->path);
 		if (fd < 0)
 			return -ENOENT;
 	}

@@ -21,6 +21,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
+#include "procfs.h"
 #include "symbolize_int.h"
 
 int sym__elf_addr(bool exec, const struct sym_load *loads, size_t n, __u64 ip, __u64 map_start,
@@ -271,7 +272,7 @@ static int open_debug_file(int root_fd, const char *build_id, Elf **out)
 		return -1;
 	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", build_id,
 		 build_id + 2);
-	fd = sym__open_in_root(root_fd, path);
+	fd = procfs__open_in_root(root_fd, path);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(*out = open_elf(fd)))

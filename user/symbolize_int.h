@@ -83,9 +83,4 @@ void sym_file__line(struct sym_file *f, __u64 addr, const char **file, unsigned 
 int sym__elf_addr(bool exec, const struct sym_load *loads, size_t n, __u64 ip, __u64 map_start,
 		  __u64 map_offset, __u64 *addr);
 
-/* Opens @path (absolute, as the process sees it) under @root_fd with the lookup
- * kept inside that root, symbolic links and ".." included; read-only, never
- * blocking on a FIFO. The fd or -errno. */
-int sym__open_in_root(int root_fd, const char *path);
-
 #endif

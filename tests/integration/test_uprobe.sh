@@ -99,6 +99,22 @@ json_alloc=$(curl -sf "$MT_URL/api/v1/memory/stats?pid=$HD_PID" | json 'd["proce
 check "the JSON API gives the same heap figures, tier uprobe" test "$json_alloc" = "$(field live) $(field objects) uprobe"
 check "the size histogram counts every allocating call" test "$(val memory_heap_alloc_size_bytes_count)" = $(($(field malloc) + $(field calloc) + $(field realloc) + $(field reallocarray) + $(field posix_memalign) + $(field memalign) + $(field valloc) + $(field pvalloc) - 300))
 
+# --- a libc of its own: the probes go on at exec on the libc.so.6 beside ld.so,
+# and move to the copy it maps instead (LD_LIBRARY_PATH) once it is mapped.
+mkdir -p "$WORK/ownlibc"
+cp "$(awk '$NF ~ /\/libc\.so\.6$/ { print $NF; exit }' "/proc/$HD_PID/maps")" "$WORK/ownlibc/"
+spawn OWN env LD_LIBRARY_PATH="$WORK/ownlibc" GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "$TARGETS/heapdriver"
+ready OWN
+check "a process with its own libc maps that copy" grep -q "$WORK/ownlibc/libc.so.6" "/proc/$OWN_PID/maps"
+check "its probes moved to the copy" wait_until 10 grep -q "pid $OWN_PID: its libc is not the one beside its loader: heap probes moved" "$MT_LOG"
+hd OWN "work 700"
+t=$(date +%s.%N)
+wait_snapshot_after "$t"
+check "its malloc calls equal the program's own count ($(field malloc))" test "$(heap_metric memory_heap_alloc_calls_total "$OWN_PID" 'function="malloc"')" = "$(field malloc)"
+check "its live objects equal the program's own" test "$(heap_metric memory_heap_objects "$OWN_PID")" = "$(field objects)"
+own_anon() { awk -v f="$WORK/ownlibc/libc.so.6" '$NF == f && $2 ~ /x/ { m = 1; next } m && /^Anonymous:/ { print $2; exit }' "/proc/$OWN_PID/smaps"; }
+check "the breakpoints are in the copy's text" test "$(own_anon)" -gt 0
+
 # malloc_trim: counted and timed.
 hd HD trim
 t=$(date +%s.%N)

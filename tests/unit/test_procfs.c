@@ -152,6 +152,36 @@ static void libc_in_maps(void **state)
 			 LIBC_NONE);
 }
 
+/* Just exec'd: the kernel mapped the program and ld.so, nothing else yet. */
+static void loader_in_maps(void **state)
+{
+	char path[64];
+
+	(void)state;
+	assert_int_equal(
+		libc__find_loader("55d0c0a00000-55d0c0a01000 r--p 00000000 fe:00 42 /usr/bin/app\n"
+				  "7f12ff67c000-7f12ff6a2000 r--p 00000000 fe:00 9 "
+				  "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n"
+				  "7ffd0000-7ffd1000 rw-p 0 00:00 0 [stack]\n",
+				  path, sizeof(path)),
+		0);
+	assert_string_equal(path, "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
+	/* Static, musl's loader, a name merely holding "ld-linux", too long a path. */
+	assert_int_equal(libc__find_loader("00400000-00401000 r-xp 0 fe:00 1 /usr/bin/static\n",
+					   path, sizeof(path)),
+			 -ENOENT);
+	assert_int_equal(libc__find_loader("7f00-7f01 r-xp 0 fe:00 1 /lib/ld-musl-x86_64.so.1\n",
+					   path, sizeof(path)),
+			 -ENOENT);
+	assert_int_equal(libc__find_loader("7f00-7f01 r-xp 0 fe:00 1 /opt/my-ld-linux.so.2\n", path,
+					   sizeof(path)),
+			 -ENOENT);
+	assert_int_equal(libc__find_loader("7f00-7f01 r-xp 0 fe:00 1 /a/very/long/directory/name/"
+					   "that/does/not/fit/ld-linux-x86-64.so.2\n",
+					   path, sizeof(path)),
+			 -ENOENT);
+}
+
 static void libc_symbols(void **state)
 {
 	const char *names[] = { "malloc", "__libc_malloc", "memalign", "aligned_alloc", "no_such" };
@@ -173,7 +203,7 @@ int main(void)
 		cmocka_unit_test(stat_kernel_thread), cmocka_unit_test(stat_garbage),
 		cmocka_unit_test(cgroup_paths),	      cmocka_unit_test(limits),
 		cmocka_unit_test(cgroup_prefix),      cmocka_unit_test(libc_in_maps),
-		cmocka_unit_test(libc_symbols),
+		cmocka_unit_test(loader_in_maps),     cmocka_unit_test(libc_symbols),
 	};
 
 	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);

@@ -98,8 +98,9 @@ static uint64_t process_cpu_ns(int pid, const struct proc_stat *st)
 }
 
 static void fill_heap(struct collector *c, struct tracked *t, const struct proc_stat *st,
-		      struct sample *s)
+		      struct snapshot *snap, struct sample *s)
 {
+	union heap_figures *f;
 	uint64_t trim_cpu_ns;
 
 	/* Its hook is loaded (checked before the probe went on), its reports
@@ -107,22 +108,30 @@ static void fill_heap(struct collector *c, struct tracked *t, const struct proc_
 	s->hook_pending = t->tier == HEAP_HOOK && t->attaching;
 	if (t->heap != HEAP_STATE_ATTACHED)
 		return;
+	f = snapshot__heap_figures(snap);
+	if (!f)
+		return;
 	if (t->tier == HEAP_HOOK) {
-		if (heap__read_hook(c->heap, t->pid, &s->hook))
-			return;
+		if (heap__read_hook(c->heap, t->pid, &f->hook))
+			goto unused;
+		s->hook = &f->hook;
 		/* Without a pidfd it is never signalled: not trimmable. */
 		s->hook_loaded = trim__watched(c->trim, t->pid, t->start_ticks);
 		/* Until its first report, a hooked process has no figures to show. */
-		s->has_hook = s->hook.reports > 0;
-		trim_cpu_ns = s->hook.trim_cpu_ns;
-	} else if (!heap__read(c->heap, t->pid, &s->heap)) {
+		s->has_hook = f->hook.reports > 0;
+		trim_cpu_ns = f->hook.trim_cpu_ns;
+	} else if (!heap__read(c->heap, t->pid, &f->uprobe)) {
+		s->heap = &f->uprobe;
 		s->has_uprobe = true;
-		trim_cpu_ns = s->heap.trim_cpu_ns;
+		trim_cpu_ns = f->uprobe.trim_cpu_ns;
 	} else {
-		return;
+		goto unused;
 	}
 	/* Trim time read first: the process's CPU time, read after, holds it. */
 	s->gc_cpu_fraction = gc_window__add(&t->gc_window, trim_cpu_ns, process_cpu_ns(t->pid, st));
+	return;
+unused:
+	snap->n_heaps--; /* the room just taken */
 }
 
 static int by_tgid(const void *key, const void *elem)
@@ -166,11 +175,13 @@ struct snapshot *collector__snapshot(struct collector *c)
 {
 	struct snapshot *snap;
 	struct kernel_process *procs = NULL;
-	size_t n_procs = 0;
+	size_t n_procs = 0, n_heaps = 0;
 	int err;
 
 	collector_top_rss_refresh(c);
-	snap = snapshot__new(c->n_tracked);
+	for (size_t i = 0; i < c->n_tracked; i++)
+		n_heaps += c->tracked[i].heap == HEAP_STATE_ATTACHED;
+	snap = snapshot__new(c->n_tracked, n_heaps);
 	if (!snap)
 		return NULL;
 	err = kernel__read(c->kernel, &procs, &n_procs);
@@ -209,7 +220,7 @@ struct snapshot *collector__snapshot(struct collector *c)
 		read_cgroup(c, t, &cg);
 		fill_limit(c, s, &cg);
 		fill_identity(c, s, &cg);
-		fill_heap(c, t, &st, s);
+		fill_heap(c, t, &st, snap, s);
 		snap->agent.targets_by_tier[t->tier]++;
 		if (t->tier != HEAP_NONE)
 			snap->agent.heap_states[t->heap]++;

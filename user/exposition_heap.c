@@ -34,17 +34,17 @@ static double heap_frees(const struct sample *s)
 {
 	const struct memtide_hook_counts *c = sample__hook_counts(s);
 
-	return (double)(c ? c->frees : s->heap.frees);
+	return (double)(c ? c->frees : s->heap->frees);
 }
 
 static double heap_frees_unknown(const struct sample *s)
 {
-	return (double)s->heap.frees_unknown;
+	return (double)s->heap->frees_unknown;
 }
 
 static double heap_dropped(const struct sample *s)
 {
-	return (double)s->heap.dropped;
+	return (double)s->heap->dropped;
 }
 
 static bool has_heap(const struct sample *s)
@@ -77,17 +77,17 @@ static bool counts_calls(const struct sample *s)
 
 static double hook_released(const struct sample *s)
 {
-	return (double)s->hook.released_bytes;
+	return (double)s->hook->released_bytes;
 }
 
 static double hook_last_released(const struct sample *s)
 {
-	return (double)memtide_hook_released(&s->hook.last_trim);
+	return (double)memtide_hook_released(&s->hook->last_trim);
 }
 
 static double hook_last_duration(const struct sample *s)
 {
-	return (double)s->hook.last_trim.trim_ns / 1e9;
+	return (double)s->hook->last_trim.trim_ns / 1e9;
 }
 
 /* Live heap as a percentage of max_heap_mb (of the memory limit when that is 0). */
@@ -131,10 +131,13 @@ static void per_function(struct buf *b, const struct snapshot *snap, const char 
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct sample *s = &snap->samples[i];
 		const struct memtide_hook_counts *c = sample__hook_counts(s);
-		const __u64 *values = c ? (const __u64 *)((const char *)c + hook_offset)
-					: (const __u64 *)((const char *)&s->heap + offset);
+		const __u64 *values;
 
-		for (size_t f = 0; counts_calls(s) && f < HEAP_ALLOC_FNS; f++) {
+		if (!counts_calls(s))
+			continue;
+		values = c ? (const __u64 *)((const char *)c + hook_offset)
+			   : (const __u64 *)((const char *)s->heap + offset);
+		for (size_t f = 0; f < HEAP_ALLOC_FNS; f++) {
 			size_t n = expo_process_labels(s, pid, l, "function", heap_fn_names[f]);
 
 			expo__sample_u64(b, name, l, n, values[f]);
@@ -262,11 +265,11 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 		size_t n = expo_process_labels(s, pid, l, NULL, NULL);
 
 		if (s->has_uprobe)
-			log2_histogram(b, "memory_gc_pause_ns", l, n, s->heap.trim_hist,
-				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->heap.trim_ns);
+			log2_histogram(b, "memory_gc_pause_ns", l, n, s->heap->trim_hist,
+				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->heap->trim_ns);
 		else if (s->has_hook)
-			log2_histogram(b, "memory_gc_pause_ns", l, n, s->hook.trim_hist,
-				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->hook.trim_ns);
+			log2_histogram(b, "memory_gc_pause_ns", l, n, s->hook->trim_hist,
+				       HEAP_TRIM_BUCKETS, 10, 34, (double)s->hook->trim_ns);
 	}
 	expo__family(b, "memory_heap_alloc_size_bytes", "histogram",
 		     "Requested sizes of allocations, in bytes (log2 buckets).");
@@ -277,8 +280,9 @@ void expo_render_heap(const struct snapshot *snap, struct buf *b)
 		const struct memtide_hook_counts *c = sample__hook_counts(s);
 
 		if (s->has_uprobe)
-			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, s->heap.size_hist,
-				       HEAP_SIZE_BUCKETS, 3, 30, (double)s->heap.total_alloc_bytes);
+			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, s->heap->size_hist,
+				       HEAP_SIZE_BUCKETS, 3, 30,
+				       (double)s->heap->total_alloc_bytes);
 		else if (c)
 			log2_histogram(b, "memory_heap_alloc_size_bytes", l, n, c->size_hist,
 				       HEAP_SIZE_BUCKETS, 3, 30, heap_total_alloc_bytes(s));

@@ -88,11 +88,11 @@ static struct entry *entry(struct policy *p, const struct sample *s)
 static void take_result(struct entry *e, const struct sample *s, const struct memory_config *m,
 			uint64_t now_ms)
 {
-	const struct memtide_hook_report *r = &s->hook.last_trim;
+	const struct memtide_hook_report *r = &s->hook->last_trim;
 	uint64_t released = memtide_hook_released(r);
 	uint64_t wait;
 
-	e->trims_seen = s->hook.trims;
+	e->trims_seen = s->hook->trims;
 	e->pending_since_ms = 0;
 	if (policy__effective(r->rss_before, r->rss_after)) {
 		e->backoff = 0;
@@ -133,7 +133,7 @@ static void evaluate(struct policy *p, struct entry *e, const struct sample *s,
 	bool force = thresholds__force_gc(m, s->usage_percent);
 	uint64_t since = now_ms - e->last_request_ms;
 
-	if (s->hook.trims != e->trims_seen)
+	if (s->hook->trims != e->trims_seen)
 		take_result(e, s, m, now_ms);
 	if (thresholds__low(m, s->usage_percent)) {
 		e->armed = true;
@@ -181,7 +181,7 @@ void policy__evaluate(struct policy *p, const struct memory_config *m, const str
 		}
 		if (m->enable_auto_gc)
 			evaluate(p, e, smp, m, now_ms);
-		else if (smp->hook.trims != e->trims_seen)
-			e->trims_seen = smp->hook.trims;
+		else if (smp->hook->trims != e->trims_seen)
+			e->trims_seen = smp->hook->trims;
 	}
 }

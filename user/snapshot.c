@@ -10,20 +10,29 @@
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *current;
 
-struct snapshot *snapshot__new(size_t capacity)
+struct snapshot *snapshot__new(size_t capacity, size_t heaps)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->samples = calloc(capacity ? capacity : 1, sizeof(*s->samples));
-	if (!s->samples) {
+	s->heaps = calloc(heaps ? heaps : 1, sizeof(*s->heaps));
+	if (!s->samples || !s->heaps) {
+		free(s->samples);
+		free(s->heaps);
 		free(s);
 		return NULL;
 	}
+	s->heaps_cap = heaps;
 	s->refs = 1;
 	pthread_mutex_init(&s->gzip_lock, NULL);
 	return s;
+}
+
+union heap_figures *snapshot__heap_figures(struct snapshot *s)
+{
+	return s->n_heaps < s->heaps_cap ? &s->heaps[s->n_heaps++] : NULL;
 }
 
 struct snapshot *snapshot__get(struct snapshot *s)
@@ -38,6 +47,7 @@ void snapshot__put(struct snapshot *s)
 	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	free(s->samples);
+	free(s->heaps);
 	free(s->sites);
 	free(s->metrics);
 	free(s->metrics_gzip);
@@ -91,7 +101,7 @@ static double positive(int64_t v)
 /* Hook tier: mallinfo2() from the latest report (after the trim, for a trim). */
 static void hook_view(const struct sample *s, struct heap_view *out)
 {
-	const struct memtide_hook_report *r = &s->hook.last;
+	const struct memtide_hook_report *r = &s->hook->last;
 	const struct memtide_hook_mallinfo *mi =
 		r->kind == MEMTIDE_HOOK_TRIM ? &r->after : &r->before;
 	double inuse = (double)(mi->uordblks + mi->hblkhd), sys = (double)(mi->arena + mi->hblkhd);
@@ -117,7 +127,7 @@ static void hook_view(const struct sample *s, struct heap_view *out)
 		out->total_alloc_bytes = total;
 		out->heap_objects = positive(c->live_objects);
 	}
-	out->gc_count = (double)s->hook.trims;
+	out->gc_count = (double)s->hook->trims;
 	out->gc_cpu_fraction = s->gc_cpu_fraction;
 }
 
@@ -128,19 +138,20 @@ static void hook_view(const struct sample *s, struct heap_view *out)
  */
 void sample__heap_view(const struct sample *s, struct heap_view *out)
 {
-	double inuse = positive(s->heap.live_chunk_bytes), anon = (double)s->anon_bytes;
+	double inuse, anon = (double)s->anon_bytes;
 
 	if (s->has_hook) {
 		hook_view(s, out);
 		return;
 	}
-	out->alloc_bytes = positive(s->heap.live_bytes);
-	out->total_alloc_bytes = (double)s->heap.total_alloc_bytes;
+	inuse = positive(s->heap->live_chunk_bytes);
+	out->alloc_bytes = positive(s->heap->live_bytes);
+	out->total_alloc_bytes = (double)s->heap->total_alloc_bytes;
 	out->heap_alloc_bytes = inuse;
 	out->heap_inuse_bytes = inuse;
 	out->heap_sys_bytes = anon > inuse ? anon : inuse;
 	out->heap_idle_bytes = out->heap_sys_bytes - inuse;
-	out->heap_objects = positive(s->heap.live_objects);
-	out->gc_count = (double)s->heap.trims;
+	out->heap_objects = positive(s->heap->live_objects);
+	out->gc_count = (double)s->heap->trims;
 	out->gc_cpu_fraction = s->gc_cpu_fraction;
 }

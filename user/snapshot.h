@@ -52,10 +52,14 @@ struct sample {
 	uint64_t heap_limit_bytes; /* max_heap_mb; 0: the same as limit_bytes */
 	bool limit_from_cgroup;
 	double usage_percent;
-	bool has_uprobe; /* the uprobe tier's figures below are filled */
-	struct heap_stats heap;
-	bool has_hook; /* the hook tier's: the control hook's reports */
-	struct hook_state hook;
+	/* The heap tiers' figures, in the snapshot's @heaps (most processes
+	 * have none: a sample is a fifth of the size without them). heap: set
+	 * with has_uprobe; hook: set once read (hook_loaded), has_hook once
+	 * the control hook has reported. */
+	bool has_uprobe;
+	const struct heap_stats *heap;
+	bool has_hook;
+	const struct hook_state *hook;
 	/* The hook tier's readiness: hook_loaded, the process runs the hook and
 	 * its reports are probed (it may not have reported yet: !has_hook);
 	 * hook_pending, the hook is loaded and its probe going on. */
@@ -108,6 +112,12 @@ struct agent_stats {
 	struct discovery_stats discovery;
 };
 
+/* One process's figures from its heap tier. */
+union heap_figures {
+	struct heap_stats uprobe;
+	struct hook_state hook;
+};
+
 struct snapshot {
 	int refs;
 	double time; /* unix seconds */
@@ -115,6 +125,8 @@ struct snapshot {
 	struct memory_config memory; /* the thresholds in force when it was taken */
 	size_t n;
 	struct sample *samples;
+	union heap_figures *heaps; /* what samples' heap and hook point into */
+	size_t n_heaps, heaps_cap;
 	struct site_figures *sites; /* what samples' sites point into */
 	/* Prometheus text, rendered once for /metrics, the textfile and pushes. */
 	char *metrics;
@@ -137,10 +149,13 @@ void sample__heap_view(const struct sample *s, struct heap_view *out);
 /* The hook tier's own heap accounting (report version 3), when the hook counts. */
 static inline const struct memtide_hook_counts *sample__hook_counts(const struct sample *s)
 {
-	return s->has_hook && s->hook.last.counts.counting ? &s->hook.last.counts : NULL;
+	return s->has_hook && s->hook->last.counts.counting ? &s->hook->last.counts : NULL;
 }
 
-struct snapshot *snapshot__new(size_t capacity);
+/* Room for @capacity samples, @heaps of them with heap-tier figures. */
+struct snapshot *snapshot__new(size_t capacity, size_t heaps);
+/* Room for one process's heap-tier figures; NULL when all is taken. */
+union heap_figures *snapshot__heap_figures(struct snapshot *s);
 struct snapshot *snapshot__get(struct snapshot *s);
 /* The metrics text gzip-compressed, made once per snapshot; 0 or -errno. */
 int snapshot__metrics_gzip(struct snapshot *s, const char **data, size_t *len);

@@ -177,8 +177,10 @@ static inline char *fuzz_first_line(char *text, char **rest)
 	return text;
 }
 
-static inline void fuzz_sample(struct fuzz_in *in, struct sample *s)
+static inline void fuzz_sample(struct fuzz_in *in, struct snapshot *snap, struct sample *s)
 {
+	union heap_figures *f;
+
 	s->pid = fuzz_int(in);
 	s->start_ticks = fuzz_u64(in);
 	fuzz_field(in, s->comm, sizeof(s->comm));
@@ -202,11 +204,17 @@ static inline void fuzz_sample(struct fuzz_in *in, struct sample *s)
 	s->usage_percent = fuzz_double(in);
 	s->has_uprobe = fuzz_bool(in);
 	/* Integer-only structs: any bytes are a value. */
-	if (s->has_uprobe)
-		fuzz_bytes(in, &s->heap, sizeof(s->heap));
+	if (s->has_uprobe) {
+		f = snapshot__heap_figures(snap);
+		fuzz_bytes(in, &f->uprobe, sizeof(f->uprobe));
+		s->heap = &f->uprobe;
+	}
 	s->has_hook = fuzz_bool(in);
-	if (s->has_hook)
-		fuzz_bytes(in, &s->hook, sizeof(s->hook));
+	if (s->has_hook) {
+		f = snapshot__heap_figures(snap);
+		fuzz_bytes(in, &f->hook, sizeof(f->hook));
+		s->hook = &f->hook;
+	}
 	s->gc_cpu_fraction = fuzz_double(in);
 }
 
@@ -245,13 +253,13 @@ static inline void fuzz_agent_stats(struct fuzz_in *in, struct agent_stats *a)
 static inline struct snapshot *fuzz_snapshot(struct fuzz_in *in)
 {
 	size_t n = fuzz_u8(in) % (FUZZ_MAX_SAMPLES + 1);
-	struct snapshot *s = snapshot__new(n);
+	struct snapshot *s = snapshot__new(n, 2 * n);
 
 	if (!s)
 		abort();
 	s->n = n;
 	for (size_t i = 0; i < n; i++)
-		fuzz_sample(in, &s->samples[i]);
+		fuzz_sample(in, s, &s->samples[i]);
 	s->time = fuzz_double(in);
 	s->memory.monitor_interval_ms = fuzz_u64(in);
 	s->memory.high_water_mark_percent = fuzz_double(in);

@@ -26,7 +26,8 @@ static const struct memory_config memory = { .high_water_mark_percent = 80,
 
 static struct snapshot *snap(double t, double usage, double cpu, int64_t objects)
 {
-	struct snapshot *s = snapshot__new(1);
+	struct snapshot *s = snapshot__new(1, 1);
+	union heap_figures *f = snapshot__heap_figures(s);
 
 	s->n = 1;
 	s->time = t;
@@ -36,7 +37,8 @@ static struct snapshot *snap(double t, double usage, double cpu, int64_t objects
 					 .usage_percent = usage,
 					 .has_uprobe = true,
 					 .gc_cpu_fraction = cpu };
-	s->samples[0].heap.live_objects = objects;
+	f->uprobe.live_objects = objects;
+	s->samples[0].heap = &f->uprobe;
 	return s;
 }
 

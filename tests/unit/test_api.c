@@ -14,7 +14,7 @@
 
 static struct snapshot *fixture(double usage_a, double usage_b)
 {
-	struct snapshot *s = snapshot__new(2);
+	struct snapshot *s = snapshot__new(2, 2);
 
 	s->n = 2;
 	s->memory = (struct memory_config){ .high_water_mark_percent = 80,
@@ -91,6 +91,7 @@ static void stats_document(void **state)
 static void heap_fields_when_known(void **state)
 {
 	struct snapshot *s = fixture(10, 20);
+	union heap_figures *f = snapshot__heap_figures(s);
 	char *out;
 	int rc;
 
@@ -98,11 +99,12 @@ static void heap_fields_when_known(void **state)
 	s->samples[0].tier = HEAP_UPROBE;
 	s->samples[0].has_uprobe = true;
 	s->samples[0].anon_bytes = 10000;
-	s->samples[0].heap = (struct heap_stats){ .live_bytes = 600,
-						  .live_chunk_bytes = 800,
-						  .live_objects = 3,
-						  .total_alloc_bytes = 5000,
-						  .trims = 2 };
+	f->uprobe = (struct heap_stats){ .live_bytes = 600,
+					 .live_chunk_bytes = 800,
+					 .live_objects = 3,
+					 .total_alloc_bytes = 5000,
+					 .trims = 2 };
+	s->samples[0].heap = &f->uprobe;
 	s->samples[0].gc_cpu_fraction = 0.25;
 	out = render(api__stats, s, 0, &rc);
 	assert_int_equal(rc, 0);
@@ -121,8 +123,8 @@ static void heap_fields_when_known(void **state)
 		"\"container_id\":\"4f1c2a3b4c5d6e7f8a9b0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f\",\"alloc_bytes\":null,"));
 	free(out);
 	/* Frees of blocks from before the probes never make live figures negative. */
-	s->samples[0].heap.live_bytes = -4096;
-	s->samples[0].heap.live_objects = -2;
+	f->uprobe.live_bytes = -4096;
+	f->uprobe.live_objects = -2;
 	out = render(api__stats, s, 10, &rc);
 	assert_non_null(strstr(out, "\"alloc_bytes\":0,"));
 	assert_non_null(strstr(out, "\"heap_objects\":0,"));

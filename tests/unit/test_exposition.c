@@ -77,7 +77,7 @@ static void histogram_layout(void **state)
 /* Every family appears once, its samples right after its TYPE line. */
 static void families_grouped(void **state)
 {
-	struct snapshot *s = snapshot__new(2);
+	struct snapshot *s = snapshot__new(2, 2);
 	char *seen[256];
 	size_t n_seen = 0;
 	struct buf b;
@@ -148,7 +148,7 @@ static void sites(void **state)
 		  .alloc_bytes = 9 << 20 },
 		{ .name = "x\"{y} (\xc3.so)", .inuse_bytes = 512, .alloc_bytes = 1024 },
 	};
-	struct snapshot *s = snapshot__new(2);
+	struct snapshot *s = snapshot__new(2, 2);
 	struct buf b;
 
 	(void)state;

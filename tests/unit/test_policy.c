@@ -54,8 +54,9 @@ struct proc {
 static unsigned int eval(struct policy *p, struct recorder *r, const struct proc *pr,
 			 uint64_t now_ms)
 {
-	struct snapshot *s = snapshot__new(1);
+	struct snapshot *s = snapshot__new(1, 1);
 	struct sample *smp = &s->samples[0];
+	union heap_figures *f = snapshot__heap_figures(s);
 	unsigned int before = r->requests;
 
 	assert_non_null(s);
@@ -68,9 +69,10 @@ static unsigned int eval(struct policy *p, struct recorder *r, const struct proc
 				.has_hook = pr->trims > 0,
 				.hook_loaded = pr->loaded,
 				.hook_pending = pr->pending };
-	smp->hook.trims = pr->trims;
-	smp->hook.last_trim.rss_before = 100 * MIB;
-	smp->hook.last_trim.rss_after = 100 * MIB - pr->released;
+	f->hook.trims = pr->trims;
+	f->hook.last_trim.rss_before = 100 * MIB;
+	f->hook.last_trim.rss_after = 100 * MIB - pr->released;
+	smp->hook = &f->hook;
 	policy__evaluate(p, &memory, s, now_ms);
 	snapshot__put(s);
 	return r->requests - before;
@@ -204,12 +206,15 @@ static void auto_gc_off(void **state)
 	struct memory_config off = memory;
 	struct recorder r;
 	struct policy *p = new_policy(&r);
-	struct snapshot *s = snapshot__new(1);
+	struct snapshot *s = snapshot__new(1, 1);
 
 	(void)state;
 	off.enable_auto_gc = false;
 	s->n = 1;
-	s->samples[0] = (struct sample){ .pid = 1, .usage_percent = 99, .hook_loaded = true };
+	s->samples[0] = (struct sample){ .pid = 1,
+					 .usage_percent = 99,
+					 .hook_loaded = true,
+					 .hook = &snapshot__heap_figures(s)->hook };
 	policy__evaluate(p, &off, s, 1000);
 	assert_int_equal(r.requests, 0);
 	snapshot__put(s);
@@ -238,7 +243,7 @@ static void gc_targets(void **state)
 /* One operator per threshold, the same for /health as for the policy. */
 static void thresholds_boundary(void **state)
 {
-	struct snapshot *s = snapshot__new(1);
+	struct snapshot *s = snapshot__new(1, 1);
 
 	(void)state;
 	assert_true(thresholds__high(&memory, 80.0));

@@ -25,7 +25,7 @@ CFLAGS    += $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP 
 # usdt.bpf.h includes <linux/errno.h>, whose <asm/errno.h> is in the multiarch directory.
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf -Wall -Werror \
 	      -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)
-LDLIBS    := -lbpf -ldw -lelf -lz -lyaml -lmicrohttpd -lcurl -ljson-c -lprotobuf-c -lpthread -lm
+LDLIBS    := -lbpf -ldw -lelf -lz -lyaml -lmicrohttpd -ljson-c -lprotobuf-c -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))

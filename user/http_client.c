@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-/* libcurl for the senders: one easy handle, reused; the backoff between tries. */
+/* libcurl for the senders, opened at first use: one easy handle, reused; the
+ * backoff between tries. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <curl/curl.h>
 #include "buf.h"
 #include "clock.h"
 #include "http_client.h"
+#include "log.h"
 
 #define ERROR_BODY_MAX 1024
 
@@ -17,34 +21,80 @@ struct http_client {
 	uint64_t stop_deadline; /* monotonic ms; 0 while running */
 };
 
+/*
+ * libcurl is opened by the first client, not linked: loading it maps OpenSSL,
+ * Kerberos, LDAP and SSH libraries (3 MB of RSS) into an agent that may never
+ * push or send an alert. Only what the senders call.
+ */
+static struct {
+	CURLcode (*global_init)(long flags);
+	void (*global_cleanup)(void);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+	CURLcode (*easy_perform)(CURL *curl);
+	CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+	void (*easy_cleanup)(CURL *curl);
+	const char *(*easy_strerror)(CURLcode code);
+	struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+	void (*slist_free_all)(struct curl_slist *list);
+} curl;
+
+#define CURL_SONAME "libcurl.so.4"
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static bool curl_ok;
 
+static bool load(void *lib, void *fn, const char *name)
+{
+	void *sym = dlsym(lib, name);
+
+	memcpy(fn, &sym, sizeof(sym)); /* ISO C has no object to function pointer cast */
+	return sym != NULL;
+}
+
 static void init_curl(void)
 {
-	curl_ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!lib) {
+		log_error("cannot load libcurl: %s", dlerror());
+		return;
+	}
+	curl_ok = load(lib, &curl.global_init, "curl_global_init") &&
+		  load(lib, &curl.global_cleanup, "curl_global_cleanup") &&
+		  load(lib, &curl.easy_init, "curl_easy_init") &&
+		  load(lib, &curl.easy_setopt, "curl_easy_setopt") &&
+		  load(lib, &curl.easy_perform, "curl_easy_perform") &&
+		  load(lib, &curl.easy_getinfo, "curl_easy_getinfo") &&
+		  load(lib, &curl.easy_cleanup, "curl_easy_cleanup") &&
+		  load(lib, &curl.easy_strerror, "curl_easy_strerror") &&
+		  load(lib, &curl.slist_append, "curl_slist_append") &&
+		  load(lib, &curl.slist_free_all, "curl_slist_free_all");
+	if (!curl_ok)
+		log_error("%s lacks a function memtide calls: %s", CURL_SONAME, dlerror());
+	else
+		curl_ok = curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	/* Never closed: OpenSSL's exit handlers live in it. */
 }
 
 /*
- * libcurl's set-up initialises OpenSSL: ~2 MB of RSS, for the life of the
- * process, that an agent without a Pushgateway or an Alertmanager never
- * uses. Where libcurl says that set-up is thread-safe (7.84 on), it waits
- * for the first client.
+ * libcurl's set-up initialises OpenSSL. Where libcurl says that set-up is
+ * thread-safe (7.84 on), it waits for the first client, on whatever thread.
  */
 int http_client__global_init(void)
 {
 #ifdef CURL_VERSION_THREADSAFE
-	if (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE)
-		return 0;
-#endif
+	return 0;
+#else
 	pthread_once(&curl_once, init_curl);
-	return curl_ok ? 0 : -ENOMEM;
+	return curl_ok ? 0 : -ELIBACC;
+#endif
 }
 
 void http_client__global_cleanup(void)
 {
 	if (curl_ok)
-		curl_global_cleanup();
+		curl.global_cleanup();
 }
 
 static size_t keep_body(char *data, size_t size, size_t n, void *arg)
@@ -83,18 +133,18 @@ int http_client__new(const char *url, struct http_client **out)
 	if (!c)
 		return -ENOMEM;
 	pthread_once(&curl_once, init_curl);
-	c->curl = curl_ok ? curl_easy_init() : NULL;
+	c->curl = curl_ok ? curl.easy_init() : NULL;
 	if (!c->curl) {
 		free(c);
-		return -ENOMEM;
+		return curl_ok ? -ENOMEM : -ELIBACC;
 	}
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, keep_body);
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
-	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "memtide");
+	curl.easy_setopt(c->curl, CURLOPT_URL, url);
+	curl.easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl.easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, keep_body);
+	curl.easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, progress);
+	curl.easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+	curl.easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+	curl.easy_setopt(c->curl, CURLOPT_USERAGENT, "memtide");
 	*out = c;
 	return 0;
 }
@@ -103,7 +153,7 @@ void http_client__free(struct http_client *c)
 {
 	if (!c)
 		return;
-	curl_easy_cleanup(c->curl);
+	curl.easy_cleanup(c->curl);
 	free(c);
 }
 
@@ -134,31 +184,31 @@ int http_client__request(struct http_client *c, const char *method, const char *
 	}
 	if (data) {
 		snprintf(header, sizeof(header), "Content-Type: %s", content_type);
-		headers = curl_slist_append(NULL, header);
+		headers = curl.slist_append(NULL, header);
 		if (!headers) {
 			snprintf(err, HTTP_CLIENT_ERR_LEN, "%s",
-				 curl_easy_strerror(CURLE_OUT_OF_MEMORY));
+				 curl.easy_strerror(CURLE_OUT_OF_MEMORY));
 			return -EIO;
 		}
 	}
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl.easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl.easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
 	buf__init(&body, ERROR_BODY_MAX + 1);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* reset from the last request */
-	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl.easy_setopt(c->curl, CURLOPT_HTTPGET, 1L); /* reset from the last request */
+	curl.easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	if (data) {
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, data);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+		curl.easy_setopt(c->curl, CURLOPT_POSTFIELDS, data);
+		curl.easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	}
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
-	rc = curl_easy_perform(c->curl);
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	curl.easy_setopt(c->curl, CURLOPT_HTTPHEADER, headers);
+	curl.easy_setopt(c->curl, CURLOPT_WRITEDATA, &body);
+	rc = curl.easy_perform(c->curl);
+	curl.easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl.slist_free_all(headers);
 	if (rc != CURLE_OK) {
-		snprintf(err, HTTP_CLIENT_ERR_LEN, "%s", curl_easy_strerror(rc));
+		snprintf(err, HTTP_CLIENT_ERR_LEN, "%s", curl.easy_strerror(rc));
 	} else {
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		curl.easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status < 200 || status > 299)
 			snprintf(err, HTTP_CLIENT_ERR_LEN, "refused: HTTP %ld: %.*s", status,
 				 (int)body.len, body.data ? body.data : "");

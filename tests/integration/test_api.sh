@@ -21,6 +21,8 @@ YAML
 start_faulter || { not_ok "faulter starts" "no ready line"; finish; }
 start_memtide "$WORK/memtide.yaml" || { not_ok "memtide starts" "see log"; finish; }
 check "faulter tracked" wait_until 10 sh -c "curl -sf $MT_URL/metrics | grep -q 'memory_sys_bytes{pid=\"$F_PID\"'"
+# Without a Pushgateway or an Alertmanager, libcurl and OpenSSL stay out (~3 MB).
+check "no sender: libcurl is not loaded" sh -c "! grep -q '/libcurl\.so' /proc/$MT_PID/maps"
 
 # stats: parsed by a real JSON parser; figures equal to /metrics of the same snapshot.
 # (Read twice until the snapshot timestamp is the same around both reads.)

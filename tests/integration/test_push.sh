@@ -38,6 +38,7 @@ has_target() { group_samples memory_sys_bytes | grep -q "pid=$F_PID"; }
 group_exists() { curl -sf "$PG/api/v1/metrics" | grep -q '"memtide-test"'; }
 
 check "the group holds our families under job/instance" wait_until 15 has_target
+check "a sender loads libcurl" grep -q "/libcurl\.so" "/proc/$MT_PID/maps"
 check "the target's labels arrive intact" sh -c "$(declare -f group_samples); PG=$PG group_samples memory_page_faults_total | grep -q 'comm=faulter,instance=node/1,job=memtide-test,kind=minor,pid=$F_PID'"
 check "self-metrics are pushed too" sh -c "$(declare -f group_samples); PG=$PG group_samples memtide_build_info | grep -q version"
 check "push successes are counted" wait_until 10 sh -c "curl -sf $MT_URL/metrics | grep -qE '^memtide_push_success_total [1-9]'"

@@ -72,7 +72,7 @@ DEPS_PKGS := gcc g++ libc6-dev clang llvm bpftool libbpf-dev libelf-dev libdw-de
              libmicrohttpd-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev pkg-config make \
              curl jq prometheus prometheus-pushgateway prometheus-alertmanager \
              libc-devtools util-linux procps python3 libclang-rt-14-dev clang-format systemd \
-             libprotobuf-c-dev protobuf-c-compiler golang-go systemtap-sdt-dev binutils
+             libprotobuf-c-dev protobuf-c-compiler golang-go systemtap-sdt-dev binutils strace
 
 # Quiet by default ("  CC      user/x.o"); make V=1 prints every command.
 ifeq ($(V),1)

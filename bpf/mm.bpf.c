@@ -40,6 +40,8 @@ int dump_tracked(struct bpf_iter__task *ctx)
 	r.tgid = task->tgid;
 	r.tid = task->pid;
 	r.start_boottime_ns = task->group_leader->start_boottime;
+	r.leader_exited = task->group_leader->exit_state != 0;
+	bpf_probe_read_kernel_str(r.comm, sizeof(r.comm), task->group_leader->comm);
 	r.minflt = task->min_flt;
 	r.majflt = task->maj_flt;
 	/* As /proc/PID/stat: live threads plus what exited threads left behind. */

@@ -23,6 +23,11 @@ struct mm_task_record {
 	__u64 minflt, majflt; /* this thread's; the main thread's add those of dead threads */
 	__s64 rss_pages[MM_RSS_NR]; /* mm->rss_stat; zero when the thread has no mm */
 	__u64 hiwater_rss_pages;
+	/* The process's, as /proc/PID/stat gives them: its leader's name, and
+	 * whether the leader has exited (a zombie: /proc says 'Z'). */
+	char comm[MM_COMM_LEN];
+	__u32 leader_exited;
+	__u32 pad;
 };
 
 /* Last OOM victim on the node, whoever it was. Rewritten in place under a

@@ -87,18 +87,21 @@ static void agent_counters(struct collector *c, struct agent_stats *a, double no
 
 /* The process's CPU time in ns: its CPU clock, exact (the clock the hook's
  * per-thread trim times come from); utime + stime, in ticks, failing that. */
-static uint64_t process_cpu_ns(int pid, const struct proc_stat *st)
+static uint64_t process_cpu_ns(int pid)
 {
 	struct timespec ts;
+	struct proc_stat st;
 	clockid_t clock;
 
 	if (!clock_getcpuclockid(pid, &clock) && !clock_gettime(clock, &ts))
 		return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	return (st->utime + st->stime) * (1000000000ULL / (uint64_t)procfs__clock_ticks());
+	if (!collector_alive_stat(pid, &st))
+		return 0;
+	return (st.utime + st.stime) * (1000000000ULL / (uint64_t)procfs__clock_ticks());
 }
 
-static void fill_heap(struct collector *c, struct tracked *t, const struct proc_stat *st,
-		      struct snapshot *snap, struct sample *s)
+static void fill_heap(struct collector *c, struct tracked *t, struct snapshot *snap,
+		      struct sample *s)
 {
 	union heap_figures *f;
 	uint64_t trim_cpu_ns;
@@ -128,7 +131,7 @@ static void fill_heap(struct collector *c, struct tracked *t, const struct proc_
 		goto unused;
 	}
 	/* Trim time read first: the process's CPU time, read after, holds it. */
-	s->gc_cpu_fraction = gc_window__add(&t->gc_window, trim_cpu_ns, process_cpu_ns(t->pid, st));
+	s->gc_cpu_fraction = gc_window__add(&t->gc_window, trim_cpu_ns, process_cpu_ns(t->pid));
 	return;
 unused:
 	snap->n_heaps--; /* the room just taken */
@@ -154,21 +157,34 @@ static void fill_sample(struct sample *s, const struct kernel_process *p)
 	s->majflt = p->majflt;
 }
 
+/* As /proc/PID/stat's start time: boot-time ns in clock ticks. */
+static uint64_t ns_per_tick(void)
+{
+	return 1000000000ULL / (uint64_t)procfs__clock_ticks();
+}
+
 /*
- * Identity is checked once, here, on /proc/PID/stat: it is read after the
- * kernel tier's records, so a number that changed hands before or while they
- * were read no longer shows our start time, and the stat (comm, CPU time)
- * the snapshot uses is the one checked. It compares ticks with the ticks the
- * process was tracked with; the records' start time in ns (mm.h) would need
- * a conversion and would leave the stat unchecked.
+ * Identity is checked once, here, on the kernel tier's record: its figures
+ * and the start time that identifies the process come from the same task in
+ * one pass, so a number that changed hands shows another start time. No
+ * record: gone, or the kernel tier could not be read; /proc tells which.
+ * @comm: the name it has now (exec and prctl change it), sanitized.
  */
 static enum target_state report_state(const struct kernel_process *p, const struct tracked *t,
-				      struct proc_stat *st)
+				      char comm[PROC_COMM_LEN + 1])
 {
-	/* Gone, or the number now belongs to another process. */
-	if (!collector_alive_stat(t->pid, st) || st->starttime != t->start_ticks)
+	struct proc_stat st;
+
+	if (p) {
+		if (p->leader_exited || p->start_boottime_ns / ns_per_tick() != t->start_ticks)
+			return TARGET_GONE;
+		utf8__sanitize(comm, PROC_COMM_LEN + 1, p->comm, strnlen(p->comm, sizeof(p->comm)),
+			       0);
+		return TARGET_REPORTED;
+	}
+	if (!collector_alive_stat(t->pid, &st) || st.starttime != t->start_ticks)
 		return TARGET_GONE;
-	return p ? TARGET_REPORTED : TARGET_UNREADABLE;
+	return TARGET_UNREADABLE;
 }
 
 struct snapshot *collector__snapshot(struct collector *c)
@@ -199,11 +215,11 @@ struct snapshot *collector__snapshot(struct collector *c)
 		struct sample *s = &snap->samples[snap->n];
 		const struct kernel_process *p;
 		struct cgroup_paths cg;
-		struct proc_stat st;
+		char comm[PROC_COMM_LEN + 1];
 		enum target_state state;
 
 		p = procs ? bsearch(&t->pid, procs, n_procs, sizeof(*procs), by_tgid) : NULL;
-		state = report_state(p, t, &st);
+		state = report_state(p, t, comm);
 		snap->agent.target_states[state]++;
 		/* Said once per process; a failed read of the kernel tier is said above. */
 		if (procs && state != t->state && state != TARGET_REPORTED)
@@ -215,12 +231,12 @@ struct snapshot *collector__snapshot(struct collector *c)
 		*s = (struct sample){
 			.pid = t->pid, .start_ticks = t->start_ticks, .uid = t->uid, .tier = t->tier
 		};
-		memcpy(s->comm, st.comm, sizeof(s->comm)); /* exec may rename it */
+		memcpy(s->comm, comm, sizeof(s->comm)); /* exec may rename it */
 		fill_sample(s, p);
 		read_cgroup(c, t, &cg);
 		fill_limit(c, s, &cg);
 		fill_identity(c, s, &cg);
-		fill_heap(c, t, &st, snap, s);
+		fill_heap(c, t, snap, s);
 		snap->agent.targets_by_tier[t->tier]++;
 		if (t->tier != HEAP_NONE)
 			snap->agent.heap_states[t->heap]++;

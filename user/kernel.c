@@ -109,6 +109,9 @@ static void add_record(struct kernel_process *p, const struct mm_task_record *r)
 	if (!p->threads++) {
 		p->tgid = (int)r->tgid;
 		p->start_boottime_ns = r->start_boottime_ns;
+		memcpy(p->comm, r->comm, sizeof(p->comm));
+		p->comm[sizeof(p->comm) - 1] = '\0';
+		p->leader_exited = r->leader_exited;
 	}
 	p->minflt += r->minflt;
 	p->majflt += r->majflt;

@@ -4,6 +4,7 @@
 #define MEMTIDE_KERNEL_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "mm.h"
@@ -16,6 +17,8 @@ struct kernel_process {
 	int tgid;
 	unsigned int threads;
 	uint64_t start_boottime_ns;
+	char comm[MM_COMM_LEN]; /* raw bytes, NUL-terminated */
+	bool leader_exited;
 	uint64_t minflt, majflt;
 	int64_t rss_pages[MM_RSS_NR];
 	uint64_t hiwater_rss_pages;

@@ -70,8 +70,27 @@ check "none periodic" test "$(reconciled periodic)" = 0
 check "none after lost events" test "$(reconciled lost)" = 0
 check "exec events are counted" test "$(metric memtide_discovery_events_total 'type="exec"')" -gt 0
 
-# --- an exit drops the process
+# --- per snapshot, nothing of a tracked process is read from /proc: the kernel
+# tier's record gives its figures, its name and its start time (identity).
 check "the new process is in /metrics" wait_until 20 in_metrics "$A"
+strace -f -qq -e trace=open,openat,openat2 -o "$WORK/opens.txt" -p "$MT_PID" &
+ST=$!
+PIDS+=("$ST")
+sleep 1 # strace attached to every thread
+"$WORK/dsa$N" 600 &
+B=$!
+PIDS+=("$B")
+wait_until 20 tracked "$B"
+t=$(date +%s.%N)
+wait_snapshot_after "$t"
+wait_snapshot_after "$(date +%s.%N)"
+kill -INT "$ST"
+wait "$ST" 2>/dev/null
+echo "# opens under /proc during two snapshots: $(grep -c '"/proc/' "$WORK/opens.txt")"
+check "strace saw the agent open a new process's files (its cgroup)" grep -q "\"/proc/$B/" "$WORK/opens.txt"
+check "two snapshots opened nothing of a process tracked before" sh -c "! grep -q '\"/proc/$A/' '$WORK/opens.txt'"
+
+# --- an exit drops the process
 kill "$A"
 wait "$A" 2>/dev/null
 check "once it exits it is gone from /metrics" wait_until 20 sh -c "! curl -sf '$MT_URL/metrics' | grep -q '^memory_sys_bytes{pid=\"$A\"'"

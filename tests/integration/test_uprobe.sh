@@ -99,21 +99,46 @@ json_alloc=$(curl -sf "$MT_URL/api/v1/memory/stats?pid=$HD_PID" | json 'd["proce
 check "the JSON API gives the same heap figures, tier uprobe" test "$json_alloc" = "$(field live) $(field objects) uprobe"
 check "the size histogram counts every allocating call" test "$(val memory_heap_alloc_size_bytes_count)" = $(($(field malloc) + $(field calloc) + $(field realloc) + $(field reallocarray) + $(field posix_memalign) + $(field memalign) + $(field valloc) + $(field pvalloc) - 300))
 
+# --- held at its exec with the system's libc: the probes go on the libc.so.6
+# beside ld.so before it is mapped, and the kernel writes the breakpoints into
+# the mapping ld.so makes; nothing moves.
+spawn HELD "$TARGETS/stopexec" "$TARGETS/heapdriver"
+wait_until 10 grep -q "^held " "$WORK/HELD.err"
+HELD=$(awk '$1 == "held" { print $2; exit }' "$WORK/HELD.err")
+PIDS+=("$HELD")
+check "held at its exec, probes attached" wait_until 10 grep -q "pid $HELD (heapdriver): heap probes attached" "$MT_LOG"
+kill -USR1 "$HELD_PID"
+ready HELD
+held_anon() { awk '$NF ~ /\/libc\.so\.6$/ && $2 ~ /x/ { m = 1; next } m && /^Anonymous:/ { print $2; exit }' "/proc/$HELD/smaps"; }
+held_probed() { [ "$(held_anon)" -gt 0 ] 2>/dev/null; }
+check "let go, its libc's text holds the breakpoints" wait_until 10 held_probed
+sleep 0.5 # past the first checks of the guess
+check "and its probes stayed where they were" sh -c "! grep -q 'pid $HELD: its libc is not' '$MT_LOG'"
+
 # --- a libc of its own: the probes go on at exec on the libc.so.6 beside ld.so,
 # and move to the copy it maps instead (LD_LIBRARY_PATH) once it is mapped.
+# stopexec holds it at its exec (ld.so has mapped nothing yet) until the
+# probes are on.
 mkdir -p "$WORK/ownlibc"
 cp "$(awk '$NF ~ /\/libc\.so\.6$/ { print $NF; exit }' "/proc/$HD_PID/maps")" "$WORK/ownlibc/"
-spawn OWN env LD_LIBRARY_PATH="$WORK/ownlibc" GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "$TARGETS/heapdriver"
+spawn OWN env LD_LIBRARY_PATH="$WORK/ownlibc" GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "$TARGETS/stopexec" "$TARGETS/heapdriver"
+wait_until 10 grep -q "^held " "$WORK/OWN.err"
+OWN=$(awk '$1 == "held" { print $2; exit }' "$WORK/OWN.err")
+PIDS+=("$OWN")
+check "held at its exec, it has probes before ld.so maps a libc" wait_until 10 grep -q "pid $OWN (heapdriver): heap probes attached" "$MT_LOG"
+check "with no libc mapped yet" sh -c "! grep -q 'libc\.so\.6' /proc/$OWN/maps"
+kill -USR1 "$OWN_PID"
 ready OWN
-check "a process with its own libc maps that copy" grep -q "$WORK/ownlibc/libc.so.6" "/proc/$OWN_PID/maps"
-check "its probes moved to the copy" wait_until 10 grep -q "pid $OWN_PID: its libc is not the one beside its loader: heap probes moved" "$MT_LOG"
+check "let go, it maps the copy" grep -q "$WORK/ownlibc/libc.so.6" "/proc/$OWN/maps"
+check "its probes moved to the copy" wait_until 10 grep -q "pid $OWN: its libc is not the one beside its loader: heap probes moved" "$MT_LOG"
+own_anon() { awk -v f="$WORK/ownlibc/libc.so.6" '$NF == f && $2 ~ /x/ { m = 1; next } m && /^Anonymous:/ { print $2; exit }' "/proc/$OWN/smaps"; }
+copy_probed() { [ "$(own_anon)" -gt 0 ] 2>/dev/null; }
+check "the breakpoints are in the copy's text" wait_until 10 copy_probed
 hd OWN "work 700"
 t=$(date +%s.%N)
 wait_snapshot_after "$t"
-check "its malloc calls equal the program's own count ($(field malloc))" test "$(heap_metric memory_heap_alloc_calls_total "$OWN_PID" 'function="malloc"')" = "$(field malloc)"
-check "its live objects equal the program's own" test "$(heap_metric memory_heap_objects "$OWN_PID")" = "$(field objects)"
-own_anon() { awk -v f="$WORK/ownlibc/libc.so.6" '$NF == f && $2 ~ /x/ { m = 1; next } m && /^Anonymous:/ { print $2; exit }' "/proc/$OWN_PID/smaps"; }
-check "the breakpoints are in the copy's text" test "$(own_anon)" -gt 0
+check "its malloc calls equal the program's own count ($(field malloc))" test "$(heap_metric memory_heap_alloc_calls_total "$OWN" 'function="malloc"')" = "$(field malloc)"
+check "its live objects equal the program's own" test "$(heap_metric memory_heap_objects "$OWN")" = "$(field objects)"
 
 # malloc_trim: counted and timed.
 hd HD trim

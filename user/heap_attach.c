@@ -157,7 +157,7 @@ static int guess_libc(struct process *p, const char *maps, int *fd, char *path, 
 	close(root_fd);
 	if (*fd < 0)
 		return *fd;
-	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(*fd, &st)) {
 		close(*fd);
 		*fd = -1;
 		return -ENOENT;

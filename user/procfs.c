@@ -191,16 +191,31 @@ ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size)
 
 int procfs__open_in_root(int root_fd, const char *path)
 {
+	/* Looked up without being opened: opening a device node (a watchdog, a
+	 * tape) or a FIFO can act on it, and anyone may plant a link to one. */
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd;
+	char self[64];
+	struct stat st;
+	int fd, file;
 
 	while (*path == '/')
 		path++;
-	fd = syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	fd = (int)syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	/* The very inode looked up, opened now. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	file = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	file = file < 0 ? -errno : file;
+	close(fd);
+	return file;
 }
 
 ssize_t procfs__cmdline(int pid, char *buf, size_t size)

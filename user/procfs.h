@@ -35,9 +35,10 @@ int procfs__parse_limit(const char *buf, uint64_t *bytes);
 /* Reads a whole (small) file, NUL-terminated; returns length or -errno. */
 ssize_t procfs__read(const char *path, char *buf, size_t size);
 ssize_t procfs__read_pid(int pid, const char *file, char *buf, size_t size);
-/* Opens @path (absolute, as the process sees it) under @root_fd, its
- * /proc/PID/root, with the lookup kept inside that root, symbolic links and
- * ".." included; read-only, never blocking on a FIFO. The fd or -errno. */
+/* Opens the regular file at @path (absolute, as the process sees it) under
+ * @root_fd, its /proc/PID/root, with the lookup kept inside that root,
+ * symbolic links and ".." included; read-only. Anything but a regular file
+ * is never opened: -EINVAL. The fd or -errno. */
 int procfs__open_in_root(int root_fd, const char *path);
 /* Command line with NULs turned into spaces, sanitized (utf8.h). */
 ssize_t procfs__cmdline(int pid, char *buf, size_t size);

@@ -265,7 +265,6 @@ static int open_debug_file(int root_fd, const char *build_id, Elf **out)
 {
 	char path[256], id[129];
 	int fd;
-	struct stat st;
 
 	*out = NULL;
 	if (root_fd < 0 || strlen(build_id) < 4)
@@ -275,7 +274,8 @@ static int open_debug_file(int root_fd, const char *build_id, Elf **out)
 	fd = procfs__open_in_root(root_fd, path);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !(*out = open_elf(fd)))
+	*out = open_elf(fd);
+	if (!*out)
 		goto fail;
 	read_build_id(*out, id, sizeof(id));
 	if (strcmp(id, build_id) == 0)

@@ -140,6 +140,29 @@ wait_snapshot_after "$t"
 check "its malloc calls equal the program's own count ($(field malloc))" test "$(heap_metric memory_heap_alloc_calls_total "$OWN" 'function="malloc"')" = "$(field malloc)"
 check "its live objects equal the program's own" test "$(heap_metric memory_heap_objects "$OWN")" = "$(field objects)"
 
+# --- hostile: a program whose loader sits in a directory its user writes,
+# with "libc.so.6" there a link to a FIFO (or a device node, which an open can
+# act on): memtide never opens it, and probes the libc ld.so maps instead.
+mkdir -p "$WORK/evil"
+loader=$(awk '$NF ~ /\/ld-linux[^/]*\.so/ { print $NF; exit }' "/proc/$HD_PID/maps")
+cp "$loader" "$WORK/evil/"
+mkfifo "$WORK/evil/trap"
+ln -s "$WORK/evil/trap" "$WORK/evil/libc.so.6"
+printf '#include <stdlib.h>\n#include <unistd.h>\nint main(void) { for (;;) { free(malloc(64)); usleep(1000); } }\n' >"$WORK/evil.c"
+cc -O1 -o "$WORK/evil/heapdriver" "$WORK/evil.c" -Wl,--dynamic-linker="$WORK/evil/${loader##*/}"
+# A writer's open of the FIFO returns only once somebody opens it to read.
+sh -c 'exec 3>"$1"; echo opened >"$1.opened"' sh "$WORK/evil/trap" &
+PIDS+=("$!")
+spawn EVIL "$TARGETS/stopexec" "$WORK/evil/heapdriver"
+wait_until 10 grep -q "^held " "$WORK/EVIL.err"
+EVIL=$(awk '$1 == "held" { print $2; exit }' "$WORK/EVIL.err")
+PIDS+=("$EVIL")
+check "held at its exec, its loader is the planted one" grep -q "$WORK/evil/${loader##*/}" "/proc/$EVIL/maps"
+sleep 1 # its first look and the attach tries that follow
+kill -USR1 "$EVIL_PID"
+check "let go, its probes go on the libc ld.so mapped" wait_until 10 grep -q "pid $EVIL (heapdriver): heap probes attached" "$MT_LOG"
+check "the FIFO planted as its libc.so.6 was never opened" test ! -e "$WORK/evil/trap.opened"
+
 # malloc_trim: counted and timed.
 hd HD trim
 t=$(date +%s.%N)

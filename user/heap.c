@@ -154,6 +154,25 @@ static void checked(struct heap *u, struct process *p, int err)
 	}
 }
 
+/* Under the lock: what an attach came to; a guessed libc is checked soon. */
+static void attached_now(struct heap *u, struct process *p, int err)
+{
+	if (err)
+		heap_undo(u, p);
+	else if (p->moving)
+		log_info(
+			"pid %d: its libc is not the one beside its loader: heap probes moved to the one it mapped",
+			p->pid);
+	p->moving = false;
+	p->err = err;
+	p->state = SLOT_DONE;
+	if (!err && p->guessed) {
+		p->state = SLOT_GUESSED;
+		p->checks = 0;
+		p->check_ms = clock__mono_ms() + check_after_ms[0];
+	}
+}
+
 static void *attacher(void *arg)
 {
 	struct heap *u = arg;
@@ -185,17 +204,7 @@ static void *attacher(void *arg)
 		} else if (was == SLOT_GUESSED) {
 			checked(u, p, err);
 		} else {
-			if (err)
-				heap_undo(u, p);
-			else if (p->moving)
-				log_info(
-					"pid %d: its libc is not the one beside its loader: heap probes moved to the one it mapped",
-					p->pid);
-			p->moving = false;
-			p->state = !err && p->guessed ? SLOT_GUESSED : SLOT_DONE;
-			p->err = err;
-			p->checks = 0;
-			p->check_ms = clock__mono_ms() + check_after_ms[0];
+			attached_now(u, p, err);
 		}
 		/* Another request for the same process may go now. */
 		pthread_cond_broadcast(&u->work);

@@ -11,10 +11,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 #include "fuzz.h"
 #include "pprof.h"
 #include "pprof.pb-c.h"
+#include "../tools/pprof_unpack.h"
 
 #define MAX_MAPPINGS 4
 #define MAX_LOCATIONS 8
@@ -119,36 +119,6 @@ static void build(struct fuzz_in *in, struct input *x, struct pprof_input *p)
 	p->duration_nanos = (int64_t)fuzz_u64(in);
 }
 
-static Profile *gunzip_unpack(const char *gz, size_t len)
-{
-	size_t cap = 1 << 16;
-	uint8_t *wire = malloc(cap);
-	z_stream z = { 0 };
-	Profile *p;
-
-	FUZZ_CHECK(wire && inflateInit2(&z, 15 + 16) == Z_OK);
-	z.next_in = (Bytef *)gz;
-	z.avail_in = (uInt)len;
-	for (;;) {
-		int ret;
-
-		z.next_out = wire + z.total_out;
-		z.avail_out = (uInt)(cap - z.total_out);
-		ret = inflate(&z, Z_FINISH);
-		if (ret == Z_STREAM_END)
-			break;
-		FUZZ_CHECK(ret == Z_BUF_ERROR || ret == Z_OK);
-		cap *= 2;
-		wire = realloc(wire, cap);
-		FUZZ_CHECK(wire);
-	}
-	p = memtide__pprof__profile__unpack(NULL, z.total_out, wire);
-	FUZZ_CHECK(p);
-	inflateEnd(&z);
-	free(wire);
-	return p;
-}
-
 static bool str_ok(const Profile *p, int64_t i)
 {
 	return i >= 0 && (size_t)i < p->n_string_table;
@@ -226,8 +196,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = pprof__encode(&p, &gz, &len);
 	FUZZ_CHECK(x->valid ? ret == 0 : (ret == -EINVAL || ret == -E2BIG));
 	if (!ret) {
-		Profile *prof = gunzip_unpack(gz, len);
+		Profile *prof = pprof_unpack_gz(gz, len);
 
+		FUZZ_CHECK(prof);
 		check_profile(prof, &p);
 		memtide__pprof__profile__free_unpacked(prof, NULL);
 		free(gz);

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
-#include <zlib.h>
 #include "pprof.h"
 #include "pprof.pb-c.h"
 #include "utf8.h"
 #include "../tools/pprof_fixture.h"
+#include "../tools/pprof_unpack.h"
 
 typedef Memtide__Pprof__Profile Profile;
 
@@ -24,35 +24,14 @@ typedef Memtide__Pprof__Profile Profile;
 static Profile *decode(const struct pprof_input *in)
 {
 	char *gz = NULL;
-	size_t gz_len = 0, cap = 1 << 20;
-	unsigned char *wire = malloc(cap);
-	z_stream z = { 0 };
+	size_t gz_len = 0;
 	Profile *p;
 
-	assert_non_null(wire);
 	assert_int_equal(pprof__encode(in, &gz, &gz_len), 0);
 	assert_int_equal((unsigned char)gz[0], 0x1f);
 	assert_int_equal((unsigned char)gz[1], 0x8b);
-	assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
-	z.next_in = (Bytef *)gz;
-	z.avail_in = (uInt)gz_len;
-	for (;;) {
-		int ret;
-
-		z.next_out = wire + z.total_out;
-		z.avail_out = (uInt)(cap - z.total_out);
-		ret = inflate(&z, Z_FINISH);
-		if (ret == Z_STREAM_END)
-			break;
-		assert_int_equal(ret, Z_BUF_ERROR);
-		cap *= 2;
-		wire = realloc(wire, cap);
-		assert_non_null(wire);
-	}
-	p = memtide__pprof__profile__unpack(NULL, z.total_out, wire);
+	p = pprof_unpack_gz(gz, gz_len);
 	assert_non_null(p);
-	inflateEnd(&z);
-	free(wire);
 	free(gz);
 	return p;
 }

@@ -68,7 +68,7 @@ int main(void)
 {
 	struct memtide_hook_counts a, b;
 	static void *kept[THREADS];
-	void *p, *q, *big[4];
+	void *edge[4], *p, *q, *big[4];
 	volatile size_t huge = SIZE_MAX - 4096; /* out of the compiler's sight */
 	size_t live = 0;
 	int i, status;
@@ -107,6 +107,26 @@ int main(void)
 	      "live bytes = malloc_usable_size, mmapped chunks included");
 	check(live_objects(&b) - live_objects(&a) == 6, "live objects");
 	check(b.frees == a.frees, "free(NULL) not counted");
+
+	/* Either side of the small sizes' edge (counted by size up to 512 bytes,
+	 * by bucket and sum above): calls, requested bytes, buckets, live. */
+	counts_now(&a);
+	edge[0] = malloc(0);
+	edge[1] = malloc(1);
+	edge[2] = malloc(512);
+	edge[3] = malloc(513);
+	for (i = 0, live = 0; i < 4; i++)
+		live += malloc_usable_size(edge[i]);
+	counts_now(&b);
+	check(b.calls[0] - a.calls[0] == 4 && b.requested[0] - a.requested[0] == 1 + 512 + 513,
+	      "malloc 0, 1, 512, 513: calls and requested bytes");
+	check(b.size_hist[0] - a.size_hist[0] == 2 && b.size_hist[9] - a.size_hist[9] == 2,
+	      "malloc 0, 1, 512, 513: buckets 0 and 9, two each");
+	check(live_bytes(&b) - live_bytes(&a) == (__s64)live &&
+		      live_objects(&b) - live_objects(&a) == 4,
+	      "malloc 0, 1, 512, 513: live bytes and objects");
+	for (i = 0; i < 4; i++)
+		free(edge[i]);
 
 	/* posix_memalign with a bad alignment: EINVAL, not counted. */
 	counts_now(&a);

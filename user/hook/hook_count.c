@@ -14,13 +14,14 @@
  * malloc(64)+free is a few nanoseconds in glibc, so every instruction on
  * those two paths shows: malloc counts the request before it calls glibc (so
  * nothing but the pointer is live across the call), one compare is the only
- * test on the way in, the histogram has a slot for every log2 so no clamp,
- * and block sizes are summed with the header word, which the sum takes off
- * per live block. Sampling (hook_sample.c) adds no instruction to either: its
- * countdown is malloc's requested-bytes sum against the next sampling point
- * (that compare, which replaced the thread-state test), and free's one test
- * of the size word sends mmapped and sampled blocks out of line (it replaced
- * the mmapped arithmetic).
+ * test on the way in, a small size is one add to its own count (which gives
+ * its bucket and its requested bytes when summed), and block sizes are summed
+ * with the header word, which the sum takes off per live block. Sampling
+ * (hook_sample.c) adds no instruction to either: its countdown is malloc's
+ * sum of block bytes (small sizes) or requested bytes (larger ones) against
+ * the next sampling point (that compare, which replaced the thread-state
+ * test), and free's one test of the size word sends mmapped and sampled
+ * blocks out of line (it replaced the mmapped arithmetic).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,13 +50,24 @@ static void add_counts(struct tcounts *to, const struct tcounts *from)
 		t[i] += __atomic_load_n(&f[i], __ATOMIC_RELAXED);
 }
 
+/* A sampling point left bytes after base (no point: never). */
+static __u64 point_at(__u64 base, __u64 left)
+{
+	return left > UINT64_MAX - base ? UINT64_MAX : base + left;
+}
+
 /* The next sampling point, left bytes after malloc's requested bytes and
- * `ahead` more malloc is about to count (no point: never). */
+ * `ahead` more malloc is about to count. */
 static void set_left(struct tblock *t, __u64 ahead, __u64 left)
 {
-	__u64 base = t->c.requested[FN_MALLOC] + ahead;
+	t->sample_at = point_at(t->c.requested[FN_MALLOC] + ahead, left);
+}
 
-	t->sample_at = left > UINT64_MAX - base ? UINT64_MAX : base + left;
+/* A counting thread's (or a fork child's) first points, in both streams. */
+static void draw_points(struct tblock *t)
+{
+	set_left(t, 0, hook_sample__seed(&t->rng));
+	t->small_at = point_at(t->c.given_small, hook_sample__next(&t->rng));
 }
 
 static void thread_exit(void *arg)
@@ -69,6 +81,7 @@ static void thread_exit(void *arg)
 		t->next->prev = t->prev;
 	t->state = T_EXITED;
 	t->sample_at = 0;
+	t->small_at = 0;
 	pthread_mutex_unlock(&lock);
 }
 
@@ -82,7 +95,7 @@ static void register_thread(struct tblock *t)
 	threads = t;
 	t->state = T_COUNTING;
 	pthread_mutex_unlock(&lock);
-	set_left(t, 0, hook_sample__seed(&t->rng));
+	draw_points(t);
 	/* A key's value needs no allocation (static slots in the thread). */
 	if (have_key)
 		pthread_setspecific(key, t);
@@ -151,10 +164,9 @@ __u64 __attribute__((noinline)) take_slow(struct tblock *t, size_t n, size_t ahe
 }
 
 /*
- * malloc's and free's rare cases, out of line and entered by a jump, so the
- * common paths keep no register across glibc's call: a thread that does not
- * count here (first call, exited, counting off), a sampling point reached,
- * malloc's failure; free of an mmapped or a sampled block.
+ * malloc's and free's rare cases, out of line and entered by a jump: a thread
+ * that does not count here (first call, exited, counting off), a sampling
+ * point reached, malloc's failure; free of an mmapped or a sampled block.
  */
 static void *__attribute__((noinline)) malloc_uncounted(size_t n)
 {
@@ -190,6 +202,44 @@ static void *__attribute__((noinline)) malloc_failed(void)
 	return NULL;
 }
 
+/*
+ * A small malloc whose requested bytes reach small_at: a sampling point, or a
+ * thread that does not count here (small_at 0). The small mallocs' countdown
+ * runs over given_small, their blocks' bytes, but only their requested bytes
+ * can hold a point: one that fell in a block's slack (past its requested
+ * bytes, now behind given_small) is dropped and the next drawn from here,
+ * which the geometric's lack of memory makes the same as a countdown over
+ * their requested bytes alone.
+ */
+static void *__attribute__((noinline)) malloc_small_slow(size_t n)
+{
+	struct tblock *t = &hook_self;
+	__u64 left, points = 0;
+	void *p;
+
+	if (t->state == T_NEW && hook_counting)
+		register_thread(t);
+	if (t->state != T_COUNTING)
+		return malloc_uncounted(n);
+	left = t->small_at > t->c.given_small ? t->small_at - t->c.given_small
+					      : hook_sample__next(&t->rng);
+	if (n < left)
+		left -= n;
+	else
+		points = hook_sample__cross(&left, &t->rng, n);
+	ADD(t->c.small[n], 1);
+	if (points && hook_sample__armed())
+		p = hook_sample__alloc(HOOK_RAW_MALLOC, 0, n, points);
+	else
+		p = __libc_malloc(n);
+	if (p)
+		ADD(t->c.given_small, block_bytes(p));
+	else
+		malloc_failed();
+	t->small_at = point_at(t->c.given_small, left);
+	return p;
+}
+
 static void __attribute__((noinline)) free_uncounted(void *p)
 {
 	if (!p)
@@ -218,11 +268,12 @@ static void __attribute__((noinline)) free_rare(void *p)
 #define NO_FRAME __attribute__((optimize("omit-frame-pointer"), hot))
 
 /*
- * The countdown is the only test on the way in (a thread that does not count
- * keeps sample_at at 0): the requested bytes' sum, which malloc counts
- * anyway, against the next sampling point. Nothing is counted before it.
+ * malloc of a larger size. The countdown is the only test on the way in (a
+ * thread that does not count keeps sample_at at 0): the requested bytes' sum,
+ * which it counts anyway, against the next sampling point. Nothing is counted
+ * before it.
  */
-EXPORT NO_FRAME void *malloc(size_t n)
+static NO_FRAME __attribute__((noinline)) void *malloc_sized(size_t n)
 {
 	struct tblock *t = &hook_self;
 	__u64 requested = t->c.requested[FN_MALLOC] + n;
@@ -236,6 +287,30 @@ EXPORT NO_FRAME void *malloc(size_t n)
 	if (__builtin_expect(!p, 0))
 		return malloc_failed();
 	ADD(hook_self.c.given, hook_chunk_bytes(p));
+	return p;
+}
+
+/*
+ * A small size is one add, to its own count, which stands for its bucket and
+ * its requested bytes (their two adds and the running sum's store cost a
+ * malloc+free pair 2-3%). The only test on the way in is the block bytes'
+ * sum, kept anyway for the live bytes, with this request's bytes, against
+ * the next sampling point (0 in a thread that does not count).
+ */
+EXPORT NO_FRAME void *malloc(size_t n)
+{
+	struct tblock *t = &hook_self;
+	void *p;
+
+	if (__builtin_expect(n > HOOK_SMALL, 0))
+		return malloc_sized(n);
+	if (__builtin_expect(t->c.given_small + n >= t->small_at, 0))
+		return malloc_small_slow(n);
+	ADD(t->c.small[n], 1);
+	p = __libc_malloc(n);
+	if (__builtin_expect(!p, 0))
+		return malloc_failed();
+	ADD(hook_self.c.given_small, hook_chunk_bytes(p));
 	return p;
 }
 
@@ -274,6 +349,10 @@ void hook_count__sum(struct memtide_hook_counts *out)
 	for (t = threads; t; t = t->next)
 		add_counts(&sum, &t->c);
 	pthread_mutex_unlock(&lock);
+	for (size_t n = 0; n <= HOOK_SMALL; n++) {
+		sum.hist[bucket(n)] += sum.small[n];
+		sum.requested[FN_MALLOC] += n * sum.small[n];
+	}
 	for (size_t i = 0; i < 64; i++) {
 		out->size_hist[i < MEMTIDE_HOOK_SIZE_BUCKETS ? i : MEMTIDE_HOOK_SIZE_BUCKETS - 1] +=
 			sum.hist[i];
@@ -288,8 +367,8 @@ void hook_count__sum(struct memtide_hook_counts *out)
 	out->failed = sum.failed;
 	out->frees = sum.frees;
 	out->live_objects = (__s64)(calls - sum.no_block - sum.frees - sum.other_frees);
-	out->live_bytes =
-		(__s64)(sum.given - sum.taken) - out->live_objects * (__s64)sizeof(size_t);
+	out->live_bytes = (__s64)(sum.given + sum.given_small - sum.taken) -
+			  out->live_objects * (__s64)sizeof(size_t);
 }
 
 /* The child is one thread: the others' blocks stay in its memory, as their
@@ -299,7 +378,7 @@ static void after_fork_child(void)
 	pthread_mutex_init(&lock, NULL);
 	/* A sampled block stays tagged: its prefix is in the child's copy. */
 	if (hook_self.state == T_COUNTING)
-		set_left(&hook_self, 0, hook_sample__seed(&hook_self.rng));
+		draw_points(&hook_self);
 }
 
 /* Exported for tests: the figures a report would carry, now. */
@@ -319,11 +398,12 @@ void hook_count__init(void)
 		if (hook_self.state == T_COUNTING)
 			hook_self.state = T_OFF;
 		hook_self.sample_at = 0;
+		hook_self.small_at = 0;
 		return;
 	}
 	/* The loading thread drew its countdown with the default mean. */
 	if (hook_self.state == T_COUNTING)
-		set_left(&hook_self, 0, hook_sample__seed(&hook_self.rng));
+		draw_points(&hook_self);
 	if (!pthread_key_create(&key, thread_exit))
 		have_key = 1;
 	/* The loading thread registered before the key existed. */

@@ -10,8 +10,8 @@
  * points is geometric with that mean, drawn from a per-thread xorshift
  * stream. An allocation is sampled when its bytes cross at least one point;
  * its weight is the points crossed times the mean, an unbiased estimate of
- * its bytes. The countdown lives in the counting's thread block
- * (hook_count.c); this file is only entered when it runs out.
+ * its bytes. The countdowns live in the counting's thread block
+ * (hook_count.c); this file is only entered when one runs out.
  *
  * With no profiler attached (alloc semaphore 0) a crossing only redraws the
  * countdown. With one, the block gets a 16-byte prefix (more for aligned
@@ -85,6 +85,11 @@ __u64 hook_sample__seed(__u64 *rng)
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	z ^= z >> 31;
 	*rng = z ? z : 1;
+	return hook_sample__next(rng);
+}
+
+__u64 hook_sample__next(__u64 *rng)
+{
 	return mean ? draw(rng) : UINT64_MAX;
 }
 

@@ -46,6 +46,8 @@ static inline int hook_sample__armed(void)
 void hook_sample__init(void);
 /* A thread's (or a fork child's) own random stream, and its first countdown. */
 __u64 hook_sample__seed(__u64 *rng);
+/* The bytes up to and including the next point of a countdown on that stream. */
+__u64 hook_sample__next(__u64 *rng);
 /*
  * An allocation of n bytes reached the countdown (n >= *left): the number of
  * sampling points its bytes crossed (0: sampling off, or n no allocation can

@@ -32,21 +32,29 @@ enum {
 	FN_PVALLOC
 };
 
+/* malloc sizes up to this are counted by their exact size: one add, 4 KiB a
+ * thread. */
+#define HOOK_SMALL 512
+
 /*
- * A thread's counters, as few stores per call as can be: malloc adds to its
- * size bucket, its requested bytes and the live bytes, free to the frees and
- * the live bytes. The rest is derived when summed: every allocating call is
- * in the histogram, so malloc's calls are the histogram's total less the other
+ * A thread's counters, as few stores per call as can be: malloc of a small
+ * size adds to its size's count and the live bytes, a larger one to its size
+ * bucket, its requested bytes and the live bytes; free to the frees and the
+ * live bytes. The rest is derived when summed: a small size's count gives its
+ * bucket and requested bytes; every allocating call is in the histogram or
+ * the small counts, so malloc's calls are their total less the other
  * functions' calls, and live objects are the calls that gave a block less the
  * blocks freed.
  */
 struct tcounts {
 	__u64 hist[64]; /* by log2; the report's last bucket takes the rest */
+	__u64 small[HOOK_SMALL + 1]; /* malloc(n) calls, n <= HOOK_SMALL, by n */
 	__u64 calls[MEMTIDE_HOOK_FNS]; /* all but malloc's */
 	__u64 requested[MEMTIDE_HOOK_FNS];
 	/* block_bytes() of the blocks given and taken back: two counters, so
 	 * malloc and free do not wait on each other's add. */
 	__u64 given;
+	__u64 given_small; /* small mallocs' blocks, also their sampling stream */
 	__u64 taken;
 	__u64 frees;
 	__u64 no_block; /* calls that returned no block: failures, realloc(p, 0) */
@@ -55,15 +63,17 @@ struct tcounts {
 };
 
 /*
- * sample_at: the sampling countdown (hook_sample.c) shares malloc's add to
- * its requested bytes: the next sampling point is where that sum reaches
- * sample_at (the other functions move it nearer by their bytes). 0 in a
+ * Two sampling countdowns (hook_sample.c), each on a sum malloc keeps anyway.
+ * sample_at: where the requested bytes of malloc's larger sizes reach the
+ * next point (the other functions move it nearer by their bytes). small_at:
+ * where given_small, the block bytes of small mallocs, does. Both 0 in a
  * thread that does not count, so its calls take the slow path, and with it
  * the only test malloc makes on the way in.
  */
 struct tblock {
 	struct tcounts c; /* first: the histogram's slot is its log2, no offset */
 	__u64 sample_at;
+	__u64 small_at;
 	int state;
 	__u64 rng;
 	struct tblock *next, **prev;

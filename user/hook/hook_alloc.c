@@ -155,8 +155,11 @@ EXPORT void *pvalloc(size_t n)
 	return p;
 }
 
-/* A sampled block's usable bytes are those after its prefix. */
 EXPORT size_t malloc_usable_size(void *p)
 {
-	return p ? block_bytes(p) - sizeof(size_t) : 0;
+	if (!p)
+		return 0;
+	if (((size_t *)p)[-1] & HOOK_TAG_BIT)
+		return hook_sample__usable(p);
+	return hook_chunk_usable(p);
 }

@@ -24,6 +24,7 @@
  * blocks out of line (it replaced the mmapped arithmetic).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -339,11 +340,14 @@ void hook_count__sum(struct memtide_hook_counts *out)
 	struct tcounts sum;
 	struct tblock *t;
 	__u64 calls = 0, others = 0;
+	size_t mmapped;
 
 	memset(out, 0, sizeof(*out));
 	out->counting = (__u64)hook_counting;
 	if (!hook_counting)
 		return;
+	/* before the lock: glibc takes its arenas' locks */
+	mmapped = mallinfo2().hblks;
 	pthread_mutex_lock(&lock);
 	sum = exited;
 	for (t = threads; t; t = t->next)
@@ -368,7 +372,7 @@ void hook_count__sum(struct memtide_hook_counts *out)
 	out->frees = sum.frees;
 	out->live_objects = (__s64)(calls - sum.no_block - sum.frees - sum.other_frees);
 	out->live_bytes = (__s64)(sum.given + sum.given_small - sum.taken) -
-			  out->live_objects * (__s64)sizeof(size_t);
+			  (out->live_objects + (__s64)mmapped) * (__s64)sizeof(size_t);
 }
 
 /* The child is one thread: the others' blocks stay in its memory, as their

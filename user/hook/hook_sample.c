@@ -162,6 +162,13 @@ size_t hook_sample__block_bytes(const void *p)
 	return hook_chunk_bytes((const char *)p - off) - off;
 }
 
+size_t hook_sample__usable(const void *p)
+{
+	size_t off = tag_off(p);
+
+	return hook_chunk_usable((const char *)p - off) - off;
+}
+
 void hook_sample__free(void *p)
 {
 	if (otel_memory_free_semaphore) {

@@ -26,14 +26,22 @@ extern volatile unsigned short otel_memory_alloc_semaphore;
 
 /*
  * glibc's chunk header: the size word before the block (bits 0-2 are flags,
- * bit 1 IS_MMAPPED). malloc_usable_size() is the chunk size less one header
- * word, two for an mmapped chunk; this is it plus one word.
+ * bit 1 IS_MMAPPED), less its flags. malloc_usable_size() is the chunk size
+ * less one header word, two for an mmapped chunk: the counts' sum takes the
+ * first word off per live block and the second per mmapped chunk glibc
+ * counts (mallinfo2's hblks), not malloc on every call.
  */
 static inline size_t hook_chunk_bytes(const void *p)
 {
+	return ((const size_t *)p)[-1] & ~(size_t)7;
+}
+
+/* What glibc's malloc_usable_size() gives for its block p. */
+static inline size_t hook_chunk_usable(const void *p)
+{
 	size_t word = ((const size_t *)p)[-1];
 
-	return (word & ~(size_t)7) - (word & 2) * (sizeof(size_t) / 2);
+	return (word & ~(size_t)7) - (word & 2 ? 2 : 1) * sizeof(size_t);
 }
 
 /* A profiler is attached to the alloc probe: sampled blocks are tagged. */
@@ -56,8 +64,11 @@ __u64 hook_sample__next(__u64 *rng);
 __u64 hook_sample__cross(__u64 *left, __u64 *rng, size_t n);
 /* A tagged block of n usable bytes: fires otel_memory:alloc; NULL if glibc failed. */
 void *hook_sample__alloc(int raw, size_t align, size_t n, __u64 nsamples);
-/* A tagged block's hook_chunk_bytes() as if it were untagged: usable bytes + one word. */
+/* A tagged block's hook_chunk_bytes() as if it were untagged: its usable
+ * bytes, + one word, + another if glibc mmapped it. */
 size_t hook_sample__block_bytes(const void *p);
+/* A tagged block's usable bytes: those after its prefix. */
+size_t hook_sample__usable(const void *p);
 /* Fires otel_memory:free and gives the block back to glibc. */
 void hook_sample__free(void *p);
 

@@ -20,13 +20,15 @@
  * best of the runs stands for each way (noise only slows), and the median of
  * the runs' own ratios is printed beside it.
  *
- * Run r moves the workers' stacks down by r * 512 bytes (mod 4 KiB), the same
- * for every way: where the hot stack slots fall against the thread's TLS
- * block modulo 4 KiB (loads the CPU takes for aliases of earlier stores)
- * moved malloc(64)+free by up to 5% here, so no one placement decides.
+ * Run r moves the workers' stacks down by r * 512 bytes (mod 4 KiB) and runs
+ * copy r mod 4 of their loop, the same for every way: where the hot stack
+ * slots fall against the thread's TLS block modulo 4 KiB (the CPU holds a
+ * load that aliases an earlier store so) and where the loop's calls sit
+ * each moved a hook's ratio on malloc(64)+free by several percent here, so
+ * no one placement decides.
  *
  * hookcost [RUNS [BASELINE]]  the driver: prints ns per operation and ratios
- * hookcost child WAY WORK [SHIFT]  one run: the fastest slice's ns per operation
+ * hookcost child WAY WORK [RUN]  one run, placed as run RUN: the fastest slice's ns per operation
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -54,8 +56,53 @@ struct worker {
 
 static atomic_bool stop;
 static size_t stack_shift;
+static void *(*work_loop)(void *arg);
 
-static void *work_loop(void *arg);
+/*
+ * The workers' loop in four copies, each at its own offset from a 64-byte
+ * boundary and 1 KiB further on (a nop sled of `skip` bytes, run once):
+ * where the calls to malloc and free sit moved a hook's ratio by several
+ * percent here, as with any caller.
+ */
+#define WORK_LOOP(name, skip)                                                                      \
+	static __attribute__((noinline, aligned(64), section(".text.hookcost." #name))) void *     \
+	name(void *arg)                                                                            \
+	{                                                                                          \
+		struct worker *w = arg;                                                            \
+		void *ring[256] = { 0 };                                                           \
+		unsigned int seed = (unsigned int)(uintptr_t)arg;                                  \
+		unsigned long n = 0;                                                               \
+                                                                                                   \
+		__asm__ volatile(".skip " #skip ", 0x90");                                         \
+		while (!atomic_load_explicit(&stop, memory_order_relaxed)) {                       \
+			for (int i = 0; i < 64; i++) {                                             \
+				if (w->mix) {                                                      \
+					unsigned int r = (unsigned int)rand_r(&seed);              \
+					size_t size = ((size_t)16 << (r % 13)) + (r >> 13) % 16;   \
+					void **slot = &ring[(r >> 17) & 255];                      \
+                                                                                                   \
+					free(*slot);                                               \
+					*slot = malloc(size);                                      \
+				} else {                                                           \
+					void *volatile p = malloc(64);                             \
+                                                                                                   \
+					free(p);                                                   \
+				}                                                                  \
+			}                                                                          \
+			n += 64;                                                                   \
+			atomic_store_explicit(&w->ops, n, memory_order_relaxed);                   \
+		}                                                                                  \
+		for (int i = 0; i < 256; i++)                                                      \
+			free(ring[i]);                                                             \
+		return NULL;                                                                       \
+	}
+
+WORK_LOOP(work_loop0, 16)
+WORK_LOOP(work_loop1, 1056)
+WORK_LOOP(work_loop2, 2096)
+WORK_LOOP(work_loop3, 3136)
+
+static void *(*const work_loops[])(void *) = { work_loop0, work_loop1, work_loop2, work_loop3 };
 
 static void *work(void *arg)
 {
@@ -63,36 +110,6 @@ static void *work(void *arg)
 
 	pad[0] = 0;
 	return work_loop(arg);
-}
-
-static __attribute__((noinline)) void *work_loop(void *arg)
-{
-	struct worker *w = arg;
-	void *ring[256] = { 0 };
-	unsigned int seed = (unsigned int)(uintptr_t)arg;
-	unsigned long n = 0;
-
-	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-		for (int i = 0; i < 64; i++) {
-			if (w->mix) {
-				unsigned int r = (unsigned int)rand_r(&seed);
-				size_t size = ((size_t)16 << (r % 13)) + (r >> 13) % 16;
-				void **slot = &ring[(r >> 17) & 255];
-
-				free(*slot);
-				*slot = malloc(size);
-			} else {
-				void *volatile p = malloc(64);
-
-				free(p);
-			}
-		}
-		n += 64;
-		atomic_store_explicit(&w->ops, n, memory_order_relaxed);
-	}
-	for (int i = 0; i < 256; i++)
-		free(ring[i]);
-	return NULL;
 }
 
 static unsigned long total(struct worker *w, int n)
@@ -156,7 +173,7 @@ static int child(const char *way, const char *workload)
 }
 
 static double run(const char *self, const char *hook, const char *baseline, const char *way,
-		  const char *workload, int shift)
+		  const char *workload, int placement)
 {
 	const char *env = "", *lib = hook;
 	char cmd[10000];
@@ -173,7 +190,8 @@ static double run(const char *self, const char *hook, const char *baseline, cons
 		lib = "";
 	else if (!strcmp(way, "baseline"))
 		lib = baseline;
-	snprintf(cmd, sizeof(cmd), "%s%s %s child %s %s %d", env, lib, self, way, workload, shift);
+	snprintf(cmd, sizeof(cmd), "%s%s %s child %s %s %d", env, lib, self, way, workload,
+		 placement);
 	f = popen(cmd, "r");
 	if (!f || fscanf(f, "%lf", &ns) != 1)
 		ns = 0;
@@ -218,11 +236,14 @@ int main(int argc, char **argv)
 	int nways = baseline ? WAYS : WAYS - 1;
 	static double ns[MAX_RUNS][2][WAYS];
 	double best[2][WAYS];
-	int runs = argc > 1 ? atoi(argv[1]) : 7;
+	int runs = argc > 1 ? atoi(argv[1]) : 8;
 	ssize_t len;
 
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "child")) {
-		stack_shift = argc == 5 ? strtoul(argv[4], NULL, 10) % 4096 : 0;
+		unsigned long placement = argc == 5 ? strtoul(argv[4], NULL, 10) : 0;
+
+		stack_shift = placement * 512 % 4096;
+		work_loop = work_loops[placement % 4];
 		return child(argv[2], argv[3]);
 	}
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -240,7 +261,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < runs; r++)
 		for (int k = 0; k < 2; k++)
 			for (int w = 0; w < nways; w++) {
-				double t = run(self, hook, baseline, ways[w], works[k], r * 512);
+				double t = run(self, hook, baseline, ways[w], works[k], r);
 
 				ns[r][k][w] = t;
 				if (t > 0 && t < best[k][w])

@@ -17,8 +17,9 @@
  * Two workloads: malloc(64)+free pairs on one thread, and a mix of 8 threads
  * each replacing random blocks of 16 B to 64 KiB in a ring of 256. Each run
  * keeps its fastest 200 ms slice (operations per second over all threads); the
- * best of the runs stands for each way (noise only slows), and the median of
- * the runs' own ratios is printed beside it.
+ * best of the runs stands for each way (noise only slows). The targets are
+ * checked on the median over runs of each run's own ratio (hook and
+ * unprobed run back to back), printed with the ratio of the bests.
  *
  * Run r moves the workers' stacks down by r * 512 bytes (mod 4 KiB) and runs
  * copy r mod 4 of their loop, the same for every way: where the hot stack
@@ -278,13 +279,14 @@ int main(int argc, char **argv)
 			printf(" %13.2f", best[k][w]);
 		printf("\n");
 	}
-	printf("ratio hook / unprobed, malloc(64)+free: %.3f   (target <= 1.25)\n",
-	       best[0][HOOK] / best[0][UNPROBED]);
-	printf("ratio hook / unprobed, mix:             %.3f   (target <= 1.10)\n",
-	       best[1][HOOK] / best[1][UNPROBED]);
-	printf("median of the runs' own ratios hook / unprobed: %.3f (pairs), %.3f (mix)\n",
-	       median_ratio(ns, runs, 0, HOOK, UNPROBED),
-	       median_ratio(ns, runs, 1, HOOK, UNPROBED));
+	/* The targets are checked on the median: 8 threads on 2 shared cores
+	 * give the mix an outlier slice now and then, in any way. */
+	printf("ratio hook / unprobed, malloc(64)+free: median of the runs' own %.3f, "
+	       "fastest %.3f   (target <= 1.25)\n",
+	       median_ratio(ns, runs, 0, HOOK, UNPROBED), best[0][HOOK] / best[0][UNPROBED]);
+	printf("ratio hook / unprobed, mix:             median of the runs' own %.3f, "
+	       "fastest %.3f   (target <= 1.10)\n",
+	       median_ratio(ns, runs, 1, HOOK, UNPROBED), best[1][HOOK] / best[1][UNPROBED]);
 	printf("ratio sampling / counting (hook / hook-nosample): %.3f (pairs), %.3f (mix)"
 	       "   (target <= 1.05)\n",
 	       best[0][HOOK] / best[0][NOSAMPLE], best[1][HOOK] / best[1][NOSAMPLE]);

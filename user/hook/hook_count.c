@@ -16,12 +16,13 @@
  * nothing but the pointer is live across the call), one compare is the only
  * test on the way in, a small size is one add to its own count (which gives
  * its bucket and its requested bytes when summed), and block sizes are summed
- * with the header word, which the sum takes off per live block. Sampling
+ * with their header words, which the sum takes off: one per live block, a
+ * second per mmapped chunk by glibc's own count of them. Sampling
  * (hook_sample.c) adds no instruction to either: its countdown is malloc's
  * sum of block bytes (small sizes) or requested bytes (larger ones) against
  * the next sampling point (that compare, which replaced the thread-state
  * test), and free's one test of the size word sends mmapped and sampled
- * blocks out of line (it replaced the mmapped arithmetic).
+ * blocks out of line.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -293,10 +294,11 @@ static NO_FRAME __attribute__((noinline)) void *malloc_sized(size_t n)
 
 /*
  * A small size is one add, to its own count, which stands for its bucket and
- * its requested bytes (their two adds and the running sum's store cost a
- * malloc+free pair 2-3%). The only test on the way in is the block bytes'
- * sum, kept anyway for the live bytes, with this request's bytes, against
- * the next sampling point (0 in a thread that does not count).
+ * its requested bytes (a running sum of those with its store, and the
+ * bucket's add, cost a malloc+free pair 2-5%). The only test on the way in
+ * is the block bytes' sum, kept anyway for the live bytes, with this
+ * request's bytes, against the next sampling point (0 in a thread that does
+ * not count).
  */
 EXPORT NO_FRAME void *malloc(size_t n)
 {

@@ -29,7 +29,7 @@ extern volatile unsigned short otel_memory_alloc_semaphore;
  * bit 1 IS_MMAPPED), less its flags. malloc_usable_size() is the chunk size
  * less one header word, two for an mmapped chunk: the counts' sum takes the
  * first word off per live block and the second per mmapped chunk glibc
- * counts (mallinfo2's hblks), not malloc on every call.
+ * counts (mallinfo2's hblks), so malloc need not test for it.
  */
 static inline size_t hook_chunk_bytes(const void *p)
 {

@@ -337,19 +337,16 @@ EXPORT NO_FRAME void free(void *p)
 	__libc_free(p);
 }
 
-void hook_count__sum(struct memtide_hook_counts *out)
+void hook_count__sum(struct memtide_hook_counts *out, size_t mmapped)
 {
 	struct tcounts sum;
 	struct tblock *t;
 	__u64 calls = 0, others = 0;
-	size_t mmapped;
 
 	memset(out, 0, sizeof(*out));
 	out->counting = (__u64)hook_counting;
 	if (!hook_counting)
 		return;
-	/* before the lock: glibc takes its arenas' locks */
-	mmapped = mallinfo2().hblks;
 	pthread_mutex_lock(&lock);
 	sum = exited;
 	for (t = threads; t; t = t->next)
@@ -390,7 +387,7 @@ static void after_fork_child(void)
 /* Exported for tests: the figures a report would carry, now. */
 EXPORT void memtide_hook_counts_now(struct memtide_hook_counts *out)
 {
-	hook_count__sum(out);
+	hook_count__sum(out, mallinfo2().hblks);
 }
 
 void hook_count__init(void)

@@ -4,11 +4,13 @@
 #define MEMTIDE_HOOK_COUNT_H
 
 #include <linux/types.h>
+#include <stddef.h>
 #include "hook.h"
 
 /* MEMTIDE_HOOK_COUNT: read once, at load. */
 void hook_count__init(void);
-/* Every live thread's block plus what exited threads left. */
-void hook_count__sum(struct memtide_hook_counts *out);
+/* Every live thread's block plus what exited threads left; mmapped: glibc's
+ * count of mmapped chunks (mallinfo2().hblks), which the caller reads anyway. */
+void hook_count__sum(struct memtide_hook_counts *out, size_t mmapped);
 
 #endif

@@ -77,7 +77,9 @@ static __u64 rss_bytes(void)
 	return (__u64)strtoul(p, NULL, 10) * (__u64)sysconf(_SC_PAGESIZE);
 }
 
-static void read_mallinfo(struct memtide_hook_mallinfo *out)
+/* The number of mmapped chunks, for the counts' sum: one walk of the
+ * arenas (under their locks) per report. */
+static size_t read_mallinfo(struct memtide_hook_mallinfo *out)
 {
 	struct mallinfo2 mi = mallinfo2();
 
@@ -86,6 +88,7 @@ static void read_mallinfo(struct memtide_hook_mallinfo *out)
 	out->uordblks = mi.uordblks;
 	out->fordblks = mi.fordblks;
 	out->keepcost = mi.keepcost;
+	return mi.hblks;
 }
 
 static __u64 now_ns(clockid_t clock)
@@ -102,6 +105,7 @@ static void trim_and_report(void)
 	struct memtide_hook_report r = { .version = MEMTIDE_HOOK_VERSION,
 					 .kind = MEMTIDE_HOOK_TRIM };
 	__u64 start, start_cpu;
+	size_t mmapped;
 
 	read_mallinfo(&r.before);
 	r.rss_before = rss_bytes();
@@ -114,9 +118,9 @@ static void trim_and_report(void)
 	r.trim_ns = now_ns(CLOCK_MONOTONIC) - start;
 	r.trim_cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - start_cpu;
 	r.rss_after = rss_bytes();
-	read_mallinfo(&r.after);
+	mmapped = read_mallinfo(&r.after);
 	r.seq = ++trims;
-	hook_count__sum(&r.counts);
+	hook_count__sum(&r.counts, mmapped);
 	memtide_hook_report(&r);
 }
 
@@ -125,10 +129,10 @@ static void info_report(void)
 	struct memtide_hook_report r = { .version = MEMTIDE_HOOK_VERSION,
 					 .kind = MEMTIDE_HOOK_INFO,
 					 .seq = trims };
+	size_t mmapped = read_mallinfo(&r.before);
 
-	read_mallinfo(&r.before);
 	r.rss_before = rss_bytes();
-	hook_count__sum(&r.counts);
+	hook_count__sum(&r.counts, mmapped);
 	memtide_hook_report(&r);
 }
 

@@ -148,19 +148,32 @@ count_slow(int fn, size_t n, void *p, int ok, size_t freed, int is_free)
  * The sampling points n crossed, 0 mostly. ahead: n if malloc is to add it
  * to its requested bytes, else 0.
  */
-__u64 __attribute__((noinline)) take_slow(struct tblock *t, size_t n, size_t ahead)
+/* Registers the thread on its first call: whether it counts here. */
+static int counts_here(struct tblock *t)
 {
-	__u64 left, points = 0;
-
 	if (t->state == T_NEW && hook_counting)
 		register_thread(t);
-	if (t->state != T_COUNTING)
+	return t->state == T_COUNTING;
+}
+
+/* The points n bytes cross with *left to go to the next; *left after them. */
+static __u64 take_points(struct tblock *t, __u64 *left, size_t n)
+{
+	if (n < *left) {
+		*left -= n;
+		return 0;
+	}
+	return hook_sample__cross(left, &t->rng, n);
+}
+
+__u64 __attribute__((noinline)) take_slow(struct tblock *t, size_t n, size_t ahead)
+{
+	__u64 left, points;
+
+	if (!counts_here(t))
 		return 0;
 	left = t->sample_at - t->c.requested[FN_MALLOC];
-	if (n < left)
-		left -= n;
-	else
-		points = hook_sample__cross(&left, &t->rng, n);
+	points = take_points(t, &left, n);
 	set_left(t, ahead, left);
 	return points;
 }
@@ -181,6 +194,14 @@ static void *__attribute__((noinline)) malloc_uncounted(size_t n)
 	return p;
 }
 
+/* glibc's block, or a tagged one if a profiler wants this sample. */
+static void *malloc_sampled(size_t n, __u64 points)
+{
+	if (points && hook_sample__armed())
+		return hook_sample__alloc(HOOK_RAW_MALLOC, 0, n, points);
+	return __libc_malloc(n);
+}
+
 static void *__attribute__((noinline)) malloc_slow(size_t n)
 {
 	struct tblock *t = &hook_self;
@@ -189,10 +210,7 @@ static void *__attribute__((noinline)) malloc_slow(size_t n)
 
 	if (t->state != T_COUNTING)
 		return malloc_uncounted(n);
-	if (points && hook_sample__armed())
-		p = hook_sample__alloc(HOOK_RAW_MALLOC, 0, n, points);
-	else
-		p = __libc_malloc(n);
+	p = malloc_sampled(n, points);
 	count_alloc(FN_MALLOC, n, p);
 	return p;
 }
@@ -216,24 +234,16 @@ static void *__attribute__((noinline)) malloc_failed(void)
 static void *__attribute__((noinline)) malloc_small_slow(size_t n)
 {
 	struct tblock *t = &hook_self;
-	__u64 left, points = 0;
+	__u64 left, points;
 	void *p;
 
-	if (t->state == T_NEW && hook_counting)
-		register_thread(t);
-	if (t->state != T_COUNTING)
+	if (!counts_here(t))
 		return malloc_uncounted(n);
 	left = t->small_at > t->c.given_small ? t->small_at - t->c.given_small
 					      : hook_sample__next(&t->rng);
-	if (n < left)
-		left -= n;
-	else
-		points = hook_sample__cross(&left, &t->rng, n);
+	points = take_points(t, &left, n);
 	ADD(t->c.small[n], 1);
-	if (points && hook_sample__armed())
-		p = hook_sample__alloc(HOOK_RAW_MALLOC, 0, n, points);
-	else
-		p = __libc_malloc(n);
+	p = malloc_sampled(n, points);
 	if (p)
 		ADD(t->c.given_small, block_bytes(p));
 	else
